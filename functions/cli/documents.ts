@@ -1,0 +1,120 @@
+/**
+ * Manifests in and out of the CLI: multi-document YAML (or JSON), with `kind: List` unpacked.
+ * A document nothing was injected into is written back byte for byte; an injected one gets the
+ * webhook's patch applied to its YAML tree, so its comments survive. The CLI is therefore safe to
+ * run over a whole GitOps folder, and on its own output (which it leaves unchanged).
+ */
+import type {Operation} from 'fast-json-patch';
+import {isSeq, parseAllDocuments, type Document} from 'yaml';
+import {diffPatch} from '../admission/patch';
+import type {VersionedConfig} from '../core/config';
+import {injectObject} from '../core/inject-object';
+import {isObject, own} from '../core/json';
+import {groupKindOf} from '../core/kinds';
+
+export interface DocumentReport {
+  readonly where: string;
+  readonly injected: boolean;
+  readonly warnings: readonly string[];
+}
+
+export interface InjectedText {
+  readonly text: string;
+  readonly reports: readonly DocumentReport[];
+}
+
+function describe(obj: unknown): string {
+  if (!isObject(obj)) return 'document';
+  const metadata = own(obj, 'metadata');
+  const name = isObject(metadata) ? (own(metadata, 'name') ?? own(metadata, 'generateName')) : undefined;
+  return `${String(own(obj, 'kind') ?? 'object')}/${String(name ?? '(unnamed)')}`;
+}
+
+/** The CLI has no admission request uid: the object's identity seeds generated values instead. */
+export function seedOf(obj: unknown): string {
+  if (!isObject(obj)) return '';
+  const metadata = own(obj, 'metadata');
+  const field = (key: string): string => (isObject(metadata) ? String(own(metadata, key) ?? '') : '');
+  return [own(obj, 'apiVersion'), own(obj, 'kind'), field('namespace'), field('name'), field('generateName')].map(String).join('/');
+}
+
+type ObjectOutcome = {object: unknown; injected: boolean; warnings: string[]};
+
+function injectOne(obj: unknown, versioned: VersionedConfig): ObjectOutcome {
+  if (!isObject(obj)) return {object: obj, injected: false, warnings: []};
+  const apiVersion = own(obj, 'apiVersion');
+  const kind = own(obj, 'kind');
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') return {object: obj, injected: false, warnings: []};
+  const result = injectObject({kind: groupKindOf(apiVersion, kind), object: obj, seed: seedOf(obj)}, versioned);
+  return {object: result.object, injected: result.decision.outcome === 'injected', warnings: result.warnings};
+}
+
+/** JSON pointer -> YAML path (sequence indexes as numbers). */
+function yamlPath(doc: Document, pointer: string): Array<string | number> {
+  const keys: Array<string | number> = [];
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    keys.push(isSeq(doc.getIn(keys, true)) ? Number(key) : key);
+  }
+  return keys;
+}
+
+/**
+ * Applies the webhook's own patch to the YAML document, so comments and layout survive and the
+ * CLI's result is, by construction, what the apiserver would store.
+ */
+function applyPatch(doc: Document, ops: readonly Operation[]): void {
+  for (const op of ops) {
+    const path = yamlPath(doc, op.path);
+    if (op.op === 'remove') doc.deleteIn(path);
+    else if (op.op === 'add' || op.op === 'replace') {
+      const parent = doc.getIn(path.slice(0, -1), true);
+      const last = path[path.length - 1];
+      if (op.op === 'add' && isSeq(parent) && typeof last === 'number') parent.items.splice(last, 0, doc.createNode(op.value));
+      else doc.setIn(path, doc.createNode(op.value));
+    } else throw new ManifestError(`internal: unexpected patch op ${op.op}`);
+  }
+}
+
+/** Injects one document in place; true if it changed. */
+function injectDocument(doc: Document, versioned: VersionedConfig, reports: DocumentReport[]): boolean {
+  const obj: unknown = doc.toJS({maxAliasCount: 100});
+  const items = isObject(obj) && own(obj, 'kind') === 'List' ? own(obj, 'items') : undefined;
+  let injected: unknown;
+  if (Array.isArray(items)) {
+    const outcomes = items.map(item => {
+      const o = injectOne(item, versioned);
+      reports.push({where: describe(item), injected: o.injected, warnings: o.warnings});
+      return o;
+    });
+    if (!outcomes.some(o => o.injected)) return false;
+    injected = {...(obj as object), items: outcomes.map(o => o.object)};
+  } else {
+    const o = injectOne(obj, versioned);
+    reports.push({where: describe(obj), injected: o.injected, warnings: o.warnings});
+    if (!o.injected) return false;
+    injected = o.object;
+  }
+  applyPatch(doc, diffPatch(obj, injected));
+  return true;
+}
+
+export class ManifestError extends Error {}
+
+export function injectManifests(text: string, versioned: VersionedConfig, source: string): InjectedText {
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs)) return {text: '', reports: []};
+  const reports: DocumentReport[] = [];
+  let out = '';
+  docs.forEach((doc, i) => {
+    if (doc.errors.length > 0) throw new ManifestError(`${source}: ${doc.errors.map(e => e.message).join('; ')}`);
+    // Each document owns the text from its start (its `---`) to the next one's; the first owns any
+    // leading comments too. Untouched documents are copied byte for byte.
+    const from = i === 0 ? 0 : doc.range[0];
+    const to = docs[i + 1]?.range[0] ?? text.length;
+    const changed = doc.contents !== null && injectDocument(doc, versioned, reports);
+    out += changed ? doc.toString({lineWidth: 0, flowCollectionPadding: false}) : text.slice(from, to);
+  });
+  if (out !== '' && !out.endsWith('\n')) out += '\n';
+  return {text: out, reports};
+}

@@ -1,0 +1,90 @@
+/**
+ * Config text -> a validated, versioned config, or the list of problems naming each field.
+ * Pure apart from hashing: no file reads (see source.ts), so tests and the CLI call it directly.
+ */
+import Ajv, {type ErrorObject} from 'ajv';
+import {createHash} from 'node:crypto';
+import {parseAllDocuments} from 'yaml';
+import type {InjectorConfig, VersionedConfig} from '../core/config';
+import {CONFIG_SCHEMA} from './schema';
+
+export type ParsedConfig = {ok: true; value: VersionedConfig} | {ok: false; errors: string[]};
+
+// Compiled once per process; `useDefaults` fills the optional lists so the core sees full objects.
+// strictRequired is off only because the env rule "at most one value source" names properties
+// inside `not`, which strict mode would otherwise reject.
+const validate = new Ajv({allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true}).compile<InjectorConfig>(
+  CONFIG_SCHEMA,
+);
+
+/** `/sidecars/0/image` -> `sidecars[0].image`, the way a person reads YAML. */
+function fieldName(pointer: string): string {
+  const name = pointer
+    .split('/')
+    .slice(1)
+    .map(p => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc === '' ? part : `${acc}.${part}`), '');
+  return name === '' ? '(top level)' : name;
+}
+
+function describe(error: ErrorObject): string {
+  const field = fieldName(error.instancePath);
+  if (error.keyword === 'additionalProperties') {
+    return `${field}: unknown field "${String(error.params['additionalProperty'])}"`;
+  }
+  if (error.keyword === 'required') return `${field}: missing required field "${String(error.params['missingProperty'])}"`;
+  if (error.keyword === 'not' && error.instancePath.includes('/env/')) {
+    return `${field}: set only one of value, valueFrom, injectorValue`;
+  }
+  return `${field}: ${error.message ?? error.keyword}`;
+}
+
+/** What a schema can't say: names that must be unique, and mounts that must name a volume. */
+function crossCheck(config: InjectorConfig): string[] {
+  const errors: string[] = [];
+  const duplicates = (names: string[]): string[] => names.filter((n, i) => names.indexOf(n) !== i);
+  const containers = [...config.initContainers, ...config.sidecars];
+  for (const name of duplicates(containers.map(c => c.name))) errors.push(`initContainers/sidecars: container name "${name}" is used twice`);
+  const volumeNames = config.volumes.map(v => v.name);
+  for (const name of duplicates(volumeNames)) errors.push(`volumes: volume name "${name}" is used twice`);
+  const mounts = [
+    ...config.volumeMounts.map((m, i) => ({m, field: `volumeMounts[${i}]`})),
+    ...config.initContainers.flatMap((c, ci) => (c.volumeMounts ?? []).map((m, i) => ({m, field: `initContainers[${ci}].volumeMounts[${i}]`}))),
+    ...config.sidecars.flatMap((c, ci) => (c.volumeMounts ?? []).map((m, i) => ({m, field: `sidecars[${ci}].volumeMounts[${i}]`}))),
+  ];
+  for (const {m, field} of mounts) {
+    if (!volumeNames.includes(m.name)) errors.push(`${field}.name: no volume named "${m.name}" in volumes`);
+  }
+  if (containers.length === 0) errors.push('initContainers/sidecars: nothing to inject (both are empty)');
+  return errors;
+}
+
+/** Stable JSON: keys sorted, so the hash names the config's meaning, not its formatting. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function configHash(config: InjectorConfig): string {
+  return createHash('sha256').update(canonical(config)).digest('hex').slice(0, 12);
+}
+
+export function parseConfig(text: string): ParsedConfig {
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs)) return {ok: false, errors: ['the config holds no YAML document']};
+  const nonEmpty = docs.filter(d => d.contents !== null || d.errors.length > 0);
+  if (nonEmpty.length !== 1) {
+    return {ok: false, errors: [`the config must be exactly one YAML document (found ${nonEmpty.length})`]};
+  }
+  const doc = nonEmpty[0]!;
+  if (doc.errors.length > 0) return {ok: false, errors: doc.errors.map(e => `YAML: ${e.message}`)};
+  const data: unknown = doc.toJS({maxAliasCount: 100});
+  if (!validate(data)) return {ok: false, errors: (validate.errors ?? []).map(describe)};
+  const errors = crossCheck(data);
+  if (errors.length > 0) return {ok: false, errors};
+  return {ok: true, value: {config: data, hash: configHash(data)}};
+}

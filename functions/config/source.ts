@@ -1,0 +1,145 @@
+/**
+ * Where the config comes from, and keeping it current.
+ *
+ * `INJECTOR_CONFIG` names a file, or a folder holding `config.yaml` (a ConfigMap volume); unset,
+ * the bundled default is used. A ConfigMap volume is updated by the kubelet writing a new
+ * timestamped folder and renaming the `..data` symlink onto it, so the file's content changes
+ * atomically: we watch the folder, re-read on any change (and on a slow timer, in case an event is
+ * missed), and swap the config only if the new one is valid. A bad update is logged and the last
+ * good config stays in force.
+ */
+import {existsSync, readFileSync, statSync, watch, type FSWatcher} from 'node:fs';
+import {basename, dirname, join} from 'node:path';
+import type {VersionedConfig} from '../core/config';
+import type {Logger} from '../ops/log';
+import {parseConfig} from './parse';
+
+export const CONFIG_FILE_IN_FOLDER = 'config.yaml';
+
+/** The project root (holding package.json), from this file in functions/ (ts-jest) or dist/functions/. */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`package.json not found above ${__dirname}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The bundled default: the same file kustomize puts in the ConfigMap. */
+export function bundledConfigPath(): string {
+  return join(packageRoot(), 'manifests', 'base', 'config.yaml');
+}
+
+/** The config file named by `INJECTOR_CONFIG` (a file, or a folder holding config.yaml). */
+export function resolveConfigPath(setting: string | undefined): string {
+  if (setting === undefined || setting === '') return bundledConfigPath();
+  return existsSync(setting) && statSync(setting).isDirectory() ? join(setting, CONFIG_FILE_IN_FOLDER) : setting;
+}
+
+export type LoadResult = {ok: true; value: VersionedConfig; changed: boolean} | {ok: false; errors: string[]};
+
+export interface ConfigSourceOptions {
+  readonly path: string;
+  readonly logger: Logger;
+  /** Called after every load attempt that read something new (for metrics). */
+  readonly onLoad?: (result: LoadResult) => void;
+  /** Safety-net re-read interval; the folder watch is what normally triggers a reload. */
+  readonly pollMs?: number;
+}
+
+export class ConfigSource {
+  private current: VersionedConfig | undefined;
+  private lastText: string | undefined;
+  private lastResult: LoadResult | undefined;
+  private watcher: FSWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ConfigSourceOptions) {}
+
+  /** The config in force, or undefined if none valid was ever loaded. */
+  get(): VersionedConfig | undefined {
+    return this.current;
+  }
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  /** Reads the file and swaps the config in if it is valid and new. Never throws. */
+  load(): LoadResult {
+    const {path, logger} = this.options;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      // Mid-swap the file can be missing for an instant; keep what we have and say so.
+      const result: LoadResult = {ok: false, errors: [`cannot read ${path}: ${(error as Error).message}`]};
+      this.report(result);
+      return result;
+    }
+    // The timer re-reads an unchanged file every few seconds: answer as before, log nothing again.
+    if (text === this.lastText && this.lastResult !== undefined) {
+      return this.lastResult.ok ? {...this.lastResult, changed: false} : this.lastResult;
+    }
+    this.lastText = text;
+    const parsed = parseConfig(text);
+    const result: LoadResult = parsed.ok
+      ? {ok: true, value: parsed.value, changed: parsed.value.hash !== this.current?.hash}
+      : {ok: false, errors: parsed.errors};
+    if (result.ok) this.current = result.value;
+    this.lastResult = result;
+    this.report(result);
+    if (!result.ok && this.current !== undefined) {
+      logger.log('error', 'config rejected; the last good config stays in force', {
+        path,
+        errors: result.errors,
+        activeConfigHash: this.current.hash,
+      });
+    }
+    return result;
+  }
+
+  private report(result: LoadResult): void {
+    const {path, logger, onLoad} = this.options;
+    if (result.ok && result.changed) logger.log('info', 'config loaded', {path, configHash: result.value.hash});
+    if (!result.ok && this.current === undefined) logger.log('error', 'config invalid and no good config to fall back on', {path, errors: result.errors});
+    onLoad?.(result);
+  }
+
+  /** Starts watching the file's folder; events are coalesced because one swap fires several. */
+  watch(): void {
+    if (this.watcher !== undefined) return;
+    const folder = dirname(this.options.path);
+    const file = basename(this.options.path);
+    const schedule = (): void => {
+      if (this.debounce !== undefined) clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => {
+        this.debounce = undefined;
+        this.load();
+      }, 50);
+      this.debounce.unref();
+    };
+    try {
+      this.watcher = watch(folder, (_event, name) => {
+        // `..data` is the kubelet's atomic swap; the file itself for a plain file edited in place.
+        if (name === null || name === file || name.startsWith('..')) schedule();
+      });
+      this.watcher.unref();
+      this.watcher.on('error', error => this.options.logger.log('warn', 'config watch failed; polling only', {error: String(error)}));
+    } catch (error) {
+      this.options.logger.log('warn', 'config watch unavailable; polling only', {path: folder, error: String(error)});
+    }
+    this.poll = setInterval(() => this.load(), this.options.pollMs ?? 10_000);
+    this.poll.unref();
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.poll !== undefined) clearInterval(this.poll);
+    if (this.debounce !== undefined) clearTimeout(this.debounce);
+  }
+}

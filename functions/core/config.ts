@@ -1,0 +1,61 @@
+/**
+ * The shape of a validated injector config: what to inject, all of it data.
+ *
+ * The YAML a platform engineer writes (see manifests/base/config.yaml) is validated against
+ * functions/config/schema.ts and then has exactly this type. The core never reads a file or the
+ * environment: it is handed one of these.
+ */
+import type {EnvVar, ResourceRequirements, SecurityContext, Volume, VolumeMount} from 'kubernetes-types/core/v1';
+
+/** Values only the injector knows at admission time, which an env entry can ask for by name. */
+export const INJECTOR_VALUES = [
+  /** The trigger annotation's value, byte for byte (NSM's NSM_NETWORK_SERVICES). */
+  'networkServices',
+  /** `$(POD_NAME)` plus a suffix that is stable for one admission request (NSM's NSM_NAME). */
+  'nsmName',
+] as const;
+export type InjectorValue = (typeof INJECTOR_VALUES)[number];
+
+/** An env entry: a plain Kubernetes EnvVar, or one whose value the injector fills in. */
+export type EnvTemplate = EnvVar | {name: string; injectorValue: InjectorValue};
+
+/** One container to inject. `env` and `volumeMounts` come after the config-wide ones. */
+export interface ContainerTemplate {
+  name: string;
+  image: string;
+  imagePullPolicy?: string;
+  command?: string[];
+  args?: string[];
+  resources?: ResourceRequirements;
+  securityContext?: SecurityContext;
+  env?: EnvTemplate[];
+  volumeMounts?: VolumeMount[];
+}
+
+export interface InjectorConfig {
+  /** The annotation whose non-empty value (a comma list of NS URLs) asks for injection. */
+  annotation: string;
+  /** Written on what we inject so that a second pass (reinvocation, re-applied CLI output) changes nothing. */
+  statusAnnotation: string;
+  /** Run sidecars as init containers with `restartPolicy: Always` (Kubernetes 1.29+), so Jobs complete. */
+  nativeSidecars: boolean;
+  /** Labels added to the pod (never overriding a label the pod already has). */
+  podLabels: Record<string, string>;
+  /** Env put first in every injected container, in order. */
+  env: EnvTemplate[];
+  /** Mounts put first in every injected container. */
+  volumeMounts: VolumeMount[];
+  /** Appended after the pod's own init containers. */
+  initContainers: ContainerTemplate[];
+  /** Appended after the pod's own containers (or after our init containers, with nativeSidecars). */
+  sidecars: ContainerTemplate[];
+  /** Pod volumes the mounts refer to. */
+  volumes: Volume[];
+}
+
+/** A config together with the digest of its source, which the injection stamps on what it injects. */
+export interface VersionedConfig {
+  readonly config: InjectorConfig;
+  /** Short hex digest of the config's canonical form; identifies which config version injected a pod. */
+  readonly hash: string;
+}

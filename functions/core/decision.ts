@@ -1,0 +1,33 @@
+/**
+ * What the injector decided about one object, and why. The reasons are a closed set so that they
+ * can label metrics and logs without unbounded cardinality.
+ */
+
+export const SKIP_REASONS = [
+  /** No (non-empty) trigger annotation on the object. */
+  'not-requested',
+  /** The object already carries our status annotation or our containers. */
+  'already-injected',
+  /** A ReplicaSet controlled by a Deployment: mutating its template would orphan it. */
+  'owned-by-deployment',
+  /** A kind whose pod template we don't handle. */
+  'unsupported-kind',
+  /** Only CREATE is mutated. */
+  'not-create',
+  /** The object is not shaped like a Kubernetes object of its kind (see the warning). */
+  'invalid-object',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** Names of what one injection added, after any renames that avoided collisions. */
+export interface InjectedNames {
+  initContainers: string[];
+  containers: string[];
+  volumes: string[];
+}
+
+export type Decision =
+  | {outcome: 'injected'; injected: InjectedNames}
+  | {outcome: 'skipped'; reason: SkipReason};
+
+export const skipped = (reason: SkipReason): Decision => ({outcome: 'skipped', reason});

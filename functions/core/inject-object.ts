@@ -1,0 +1,121 @@
+/**
+ * The whole pure core: an object (a Pod, or a workload with a pod template) and a config in,
+ * the injected object, the decision and warnings out. No clock, environment, logging or I/O:
+ * the webhook and the `nsm-inject` CLI both call this and nothing else to decide.
+ */
+import type {VersionedConfig} from './config';
+import {skipped, type Decision} from './decision';
+import {ourContainersPresent, injectPodTemplate} from './inject-pod';
+import {isObject, own, type JsonObject} from './json';
+import {injectableKind, KIND_INFO, type GroupKind} from './kinds';
+import {stableSuffix} from './names';
+import {checkPodTemplate} from './pod-template';
+
+export interface InjectionInput {
+  readonly kind: GroupKind;
+  readonly object: unknown;
+  /**
+   * Makes generated values (the NSM_NAME suffix) deterministic: the admission request uid in the
+   * webhook, the object's identity in the CLI.
+   */
+  readonly seed: string;
+}
+
+export interface InjectionResult {
+  /** The injected object, or the input itself (same reference) when nothing was injected. */
+  readonly object: unknown;
+  readonly decision: Decision;
+  readonly warnings: string[];
+}
+
+const unchanged = (input: InjectionInput, decision: Decision, warnings: string[] = []): InjectionResult => ({
+  object: input.object,
+  decision,
+  warnings,
+});
+
+function getAt(obj: JsonObject, path: readonly string[]): unknown {
+  let node: unknown = obj;
+  for (const key of path) node = isObject(node) ? own(node, key) : undefined;
+  return node;
+}
+
+/** A copy of `obj` with `value` at `path`, copying only the objects along the path. */
+function setAt(obj: JsonObject, path: readonly string[], value: JsonObject): JsonObject {
+  const [head, ...rest] = path;
+  if (head === undefined) return value;
+  const child = own(obj, head);
+  return {...obj, [head]: setAt(isObject(child) ? child : {}, rest, value)};
+}
+
+function ownedByDeployment(metadata: JsonObject): boolean {
+  const refs = own(metadata, 'ownerReferences');
+  return Array.isArray(refs) && refs.some(ref => isObject(ref) && own(ref, 'kind') === 'Deployment');
+}
+
+/** The annotation value, if it is a string; `undefined` if absent; `null` if present but not a string. */
+function annotationOf(metadata: unknown, key: string): string | undefined | null {
+  if (!isObject(metadata)) return undefined;
+  const annotations = own(metadata, 'annotations');
+  if (!isObject(annotations)) return undefined;
+  const value = own(annotations, key);
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : null;
+}
+
+/**
+ * NSM's NSM_NAME: `$(POD_NAME)` for pods named by generateName (already unique), otherwise
+ * `$(POD_NAME)-<suffix>`. NSM draws a random uuid; we derive the suffix from the seed so that one
+ * request always gives one answer (reinvocation and retries agree, golden files are stable).
+ */
+function nsmName(metadata: JsonObject, seed: string): string {
+  const generateName = own(metadata, 'generateName');
+  return typeof generateName === 'string' && generateName !== '' ? '$(POD_NAME)' : `$(POD_NAME)-${stableSuffix(seed)}`;
+}
+
+export function injectObject(input: InjectionInput, versioned: VersionedConfig): InjectionResult {
+  const {config} = versioned;
+  const kind = injectableKind(input.kind);
+  if (kind === undefined) return unchanged(input, skipped('unsupported-kind'));
+  const {object} = input;
+  if (!isObject(object)) return unchanged(input, skipped('invalid-object'), ['the object is not a JSON object; nothing injected']);
+  const metadata = own(object, 'metadata') ?? {};
+  if (!isObject(metadata)) return unchanged(input, skipped('invalid-object'), ['metadata is not an object; nothing injected']);
+
+  const path = KIND_INFO[kind].templatePath;
+  const pathName = path.join('.');
+  const template = path.length === 0 ? object : getAt(object, path);
+
+  const templateMetadata = isObject(template) ? own(template, 'metadata') : undefined;
+  // Checked before the request: a pod created from an injected template carries our mark, and
+  // must not be injected again even if it also inherits a request from elsewhere.
+  if (annotationOf(templateMetadata, config.statusAnnotation) !== undefined) {
+    return unchanged(input, skipped('already-injected'), [`already injected (annotation ${config.statusAnnotation} is present)`]);
+  }
+
+  // The template's own annotation wins over the workload's: it is the more specific ask.
+  const fromTemplate = annotationOf(templateMetadata, config.annotation);
+  const requested = fromTemplate !== undefined || path.length === 0 ? fromTemplate : annotationOf(metadata, config.annotation);
+  if (requested === null) {
+    return unchanged(input, skipped('invalid-object'), [`annotation ${config.annotation} is not a string; nothing injected`]);
+  }
+  if (requested === undefined || requested.trim() === '') return unchanged(input, skipped('not-requested'));
+
+  if (kind === 'ReplicaSet' && ownedByDeployment(metadata)) {
+    return unchanged(input, skipped('owned-by-deployment'), [
+      'ReplicaSet is owned by a Deployment: its template is left alone (its pods are injected when they are created)',
+    ]);
+  }
+
+  const view = checkPodTemplate(template, pathName);
+  if (!view.ok) return unchanged(input, skipped('invalid-object'), [`${view.problem}; nothing injected`]);
+  const already = ourContainersPresent(view.value, versioned);
+  if (already !== undefined) return unchanged(input, skipped('already-injected'), [already]);
+
+  const result = injectPodTemplate(view.value, {networkServices: requested, nsmName: nsmName(view.value.metadata, input.seed)}, versioned);
+  return {
+    object: setAt(object, path, result.template),
+    decision: {outcome: 'injected', injected: result.injected},
+    warnings: result.warnings,
+  };
+}

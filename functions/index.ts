@@ -1,0 +1,25 @@
+/**
+ * The function as functions-framework serves it: `functions-framework --target=mutate
+ * --signature-type=http`. Everything here is translation between express and the framework-free
+ * handler (http/handler.ts); decisions live in core/ and admission/.
+ */
+import {http, type Request, type Response} from '@google-cloud/functions-framework';
+import type {RequestBody} from './http/handler';
+import {createRuntime} from './runtime';
+
+const runtime = createRuntime();
+
+/** The framework has already read (and for JSON, parsed) the body; reuse its work. */
+function bodyOf(req: Request): RequestBody | undefined {
+  const raw = req.rawBody;
+  if (raw === undefined) return undefined;
+  if (req.is('application/json') && req.body !== undefined && typeof req.body === 'object') return {parsed: req.body, size: raw.length};
+  return {bytes: raw};
+}
+
+export async function mutate(req: Request, res: Response): Promise<void> {
+  const answer = await runtime.handle({method: req.method, path: req.path, body: bodyOf(req)});
+  res.status(answer.status).set(answer.headers).send(answer.body);
+}
+
+http('mutate', mutate);

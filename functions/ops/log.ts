@@ -1,0 +1,34 @@
+/**
+ * Structured logs: one JSON object per line on stdout, which Knative, Cloud Logging and any
+ * Kubernetes log collector pick up as is. `severity` and `message` follow the Cloud Logging
+ * convention that functions-framework uses too. Hand-written (a dozen lines) because the function
+ * pays every import on each cold start; see docs/benchmarks.md.
+ */
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type LogFields = Record<string, string | number | boolean | undefined | readonly string[]>;
+
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: LogFields): void;
+}
+
+export function parseLogLevel(value: string | undefined): LogLevel {
+  const wanted = (value ?? '').toLowerCase();
+  return LOG_LEVELS.find(l => l === wanted) ?? 'info';
+}
+
+/** A logger writing at `minimum` and above to `write` (stdout by default). */
+export function jsonLogger(minimum: LogLevel, write: (line: string) => void = line => process.stdout.write(line)): Logger {
+  const floor = LOG_LEVELS.indexOf(minimum);
+  return {
+    log(level, message, fields = {}) {
+      if (LOG_LEVELS.indexOf(level) < floor) return;
+      // JSON.stringify escapes newlines and quotes, so no value can forge or split a line.
+      write(`${JSON.stringify({severity: level.toUpperCase(), time: new Date().toISOString(), message, ...fields})}\n`);
+    },
+  };
+}
+
+export const silentLogger: Logger = {log() {}};

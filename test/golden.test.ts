@@ -1,0 +1,86 @@
+/**
+ * Golden files, checked through both paths that users have (as Istio does for kube-inject):
+ *  - the CLI: `<case>.yaml` through nsm-inject must print exactly `<case>.yaml.injected`;
+ *  - the webhook: each object of `<case>.yaml`, sent as an AdmissionReview over the HTTP handler,
+ *    with the returned patch applied (RFC 6902, fast-json-patch), must equal the golden object.
+ * Both must then be fixed points. `<case>.config.yaml`, if present, is merged over the default config.
+ * Rewrite the golden files with REFRESH_GOLDEN=1; a golden file without its case fails the run.
+ */
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {applyPatch, deepClone, type Operation} from 'fast-json-patch';
+import {parse, parseAllDocuments} from 'yaml';
+import {seedOf, injectManifests} from '../functions/cli/documents';
+import {createHandler} from '../functions/http/handler';
+import {silentLogger} from '../functions/ops/log';
+import type {VersionedConfig} from '../functions/core/config';
+import {configWith, decodePatch, defaultConfig, review} from './support/fixtures';
+
+const DIR = join(__dirname, 'testdata', 'inject');
+const REFRESH = process.env['REFRESH_GOLDEN'] === '1';
+const isCase = (f: string): boolean => f.endsWith('.yaml') && !f.endsWith('.config.yaml');
+const files = readdirSync(DIR);
+const cases = files.filter(isCase).sort();
+
+function configFor(name: string): VersionedConfig {
+  const overlay = join(DIR, name.replace(/\.yaml$/, '.config.yaml'));
+  return existsSync(overlay) ? configWith(parse(readFileSync(overlay, 'utf8')) as object) : defaultConfig();
+}
+
+/** Every object in a manifest stream, with kind: List unpacked. */
+function objectsOf(text: string): unknown[] {
+  return parseAllDocuments(text as string)
+    .map(d => d.toJS() as unknown)
+    .filter(o => o !== null)
+    .flatMap(o => ((o as {kind?: string}).kind === 'List' ? ((o as {items: unknown[]}).items ?? []) : [o]));
+}
+
+async function viaWebhook(object: unknown, config: VersionedConfig): Promise<{object: unknown; patch: Operation[]}> {
+  const handle = createHandler({config: () => config, logger: silentLogger});
+  // The CLI seeds generated values with the object's identity; give the review that uid so that
+  // both paths are comparable (a uid is an opaque string to the apiserver).
+  const body = Buffer.from(JSON.stringify(review(object, {uid: seedOf(object)})));
+  const answer = await handle({method: 'POST', path: '/mutate', body: {bytes: body}});
+  expect(answer.status).toBe(200);
+  const response = (JSON.parse(answer.body) as {response: {patch?: string}}).response;
+  const patch = decodePatch(response.patch) as Operation[];
+  return {object: applyPatch(deepClone(object), patch, true).newDocument, patch};
+}
+
+describe.each(cases)('golden %s', name => {
+  const input = readFileSync(join(DIR, name), 'utf8');
+  const goldenPath = join(DIR, `${name}.injected`);
+  const config = configFor(name);
+
+  it('nsm-inject prints the golden file', () => {
+    const out = injectManifests(input, config, name).text;
+    if (REFRESH) writeFileSync(goldenPath, out);
+    expect(existsSync(goldenPath)).toBe(true);
+    expect(out).toBe(readFileSync(goldenPath, 'utf8'));
+  });
+
+  it('nsm-inject leaves the golden file unchanged (idempotent)', () => {
+    const golden = readFileSync(goldenPath, 'utf8');
+    expect(injectManifests(golden, config, name).text).toBe(golden);
+  });
+
+  it('the webhook patch, applied to each input object, gives the golden object; a second pass gives no patch', async () => {
+    const inputs = objectsOf(input);
+    const expected = objectsOf(readFileSync(goldenPath, 'utf8'));
+    expect(inputs).toHaveLength(expected.length);
+    for (const [i, object] of inputs.entries()) {
+      const first = await viaWebhook(object, config);
+      expect(first.object).toEqual(expected[i]);
+      expect((await viaWebhook(first.object, config)).patch).toEqual([]);
+    }
+  });
+});
+
+it('every golden file and config overlay belongs to a case (no stale files)', () => {
+  const stale = files.filter(f => {
+    if (f.endsWith('.yaml.injected')) return !cases.includes(f.replace(/\.injected$/, ''));
+    if (f.endsWith('.config.yaml')) return !cases.includes(f.replace(/\.config\.yaml$/, '.yaml'));
+    return !isCase(f);
+  });
+  expect(stale).toEqual([]);
+});

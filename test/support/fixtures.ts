@@ -1,0 +1,72 @@
+/** Typed factories for test objects: reviews, pods, workloads and configs. */
+import {readFileSync} from 'node:fs';
+import type {Pod} from 'kubernetes-types/core/v1';
+import type {AdmissionReviewRequest, ReviewApiVersion} from '../../functions/admission/review';
+import type {InjectorConfig, VersionedConfig} from '../../functions/core/config';
+import {parseConfig} from '../../functions/config/parse';
+import {groupKindOf} from '../../functions/core/kinds';
+
+export const DEFAULT_CONFIG_PATH = 'manifests/base/config.yaml';
+export const DEFAULT_CONFIG_TEXT = readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
+
+export function loadConfig(text: string): VersionedConfig {
+  const parsed = parseConfig(text);
+  if (!parsed.ok) throw new Error(`test config invalid: ${parsed.errors.join('; ')}`);
+  return parsed.value;
+}
+
+export const defaultConfig = (): VersionedConfig => loadConfig(DEFAULT_CONFIG_TEXT);
+
+/** The default config with some fields replaced (re-validated, re-hashed). */
+export function configWith(overrides: Partial<InjectorConfig>): VersionedConfig {
+  return loadConfig(JSON.stringify({...defaultConfig().config, ...overrides}));
+}
+
+export const NSM_ANNOTATION = 'networkservicemesh.io';
+export const STATUS_ANNOTATION = 'sidecar-injector.networkservicemesh.io/status';
+
+export function pod(overrides: {name?: string; annotations?: Record<string, string>; spec?: Partial<Pod['spec']>} = {}): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: overrides.name ?? 'client',
+      namespace: 'apps',
+      ...(overrides.annotations ? {annotations: overrides.annotations} : {}),
+    },
+    spec: {containers: [{name: 'app', image: 'alpine:3.20'}], ...overrides.spec},
+  };
+}
+
+export const annotatedPod = (services = 'kernel://icmp-responder/nsm-1'): Pod => pod({annotations: {[NSM_ANNOTATION]: services}});
+
+export function review(
+  object: unknown,
+  options: {operation?: string; uid?: string; apiVersion?: ReviewApiVersion; dryRun?: boolean; kind?: {group: string; kind: string}} = {},
+): AdmissionReviewRequest {
+  const obj = (typeof object === 'object' && object !== null ? object : {}) as {
+    apiVersion?: string;
+    kind?: string;
+    metadata?: {name?: string; namespace?: string};
+  };
+  const gk = options.kind ?? groupKindOf(obj.apiVersion ?? 'v1', obj.kind ?? 'Pod');
+  return {
+    apiVersion: options.apiVersion ?? 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: options.uid ?? '0b6a5d1c-2f3e-4a4b-9c8d-7e6f5a4b3c2d',
+      kind: {...gk, version: (obj.apiVersion ?? 'v1').split('/').pop() ?? 'v1'},
+      operation: options.operation ?? 'CREATE',
+      ...(obj.metadata?.namespace !== undefined ? {namespace: obj.metadata.namespace} : {}),
+      ...(obj.metadata?.name !== undefined ? {name: obj.metadata.name} : {}),
+      ...(object !== undefined ? {object} : {}),
+      ...(options.dryRun !== undefined ? {dryRun: options.dryRun} : {}),
+    },
+  };
+}
+
+/** Decodes a response's base64 patch. */
+export function decodePatch(patch: string | undefined): unknown[] {
+  if (patch === undefined) return [];
+  return JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as unknown[];
+}
