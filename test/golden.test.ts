@@ -10,7 +10,8 @@ import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {applyPatch, deepClone, type Operation} from 'fast-json-patch';
 import {parse, parseAllDocuments} from 'yaml';
-import {seedOf, injectManifests} from '../functions/cli/documents';
+import {collectNamespaces, injectManifests, seedOf} from '../functions/cli/documents';
+import type {NamespaceSource} from '../functions/kube/namespaces';
 import {createHandler} from '../functions/http/handler';
 import {silentLogger} from '../functions/ops/log';
 import type {VersionedConfig} from '../functions/core/config';
@@ -35,8 +36,14 @@ function objectsOf(text: string): unknown[] {
     .flatMap(o => ((o as {kind?: string}).kind === 'List' ? ((o as {items: unknown[]}).items ?? []) : [o]));
 }
 
-async function viaWebhook(object: unknown, config: VersionedConfig): Promise<{object: unknown; patch: Operation[]}> {
-  const handle = createHandler({config: () => config, logger: silentLogger});
+/** Namespaces for the webhook path: the case's Namespace manifests, as the apiserver would serve them. */
+function namespacesOf(text: string): NamespaceSource {
+  const byName = collectNamespaces([text]);
+  return {lookup: async name => ({ok: true, meta: byName.get(name) ?? {annotations: {}, labels: {}}})};
+}
+
+async function viaWebhook(object: unknown, config: VersionedConfig, namespaces: NamespaceSource): Promise<{object: unknown; patch: Operation[]}> {
+  const handle = createHandler({config: () => config, logger: silentLogger, namespaces});
   // The CLI seeds generated values with the object's identity; give the review that uid so that
   // both paths are comparable (a uid is an opaque string to the apiserver).
   const body = Buffer.from(JSON.stringify(review(object, {uid: seedOf(object)})));
@@ -53,7 +60,7 @@ describe.each(cases)('golden %s', name => {
   const config = configFor(name);
 
   it('nsm-inject prints the golden file', () => {
-    const out = injectManifests(input, config, name).text;
+    const out = injectManifests(input, config, name, {byName: collectNamespaces([input]), fallback: undefined}).text;
     if (REFRESH) writeFileSync(goldenPath, out);
     expect(existsSync(goldenPath)).toBe(true);
     expect(out).toBe(readFileSync(goldenPath, 'utf8'));
@@ -61,7 +68,7 @@ describe.each(cases)('golden %s', name => {
 
   it('nsm-inject leaves the golden file unchanged (idempotent)', () => {
     const golden = readFileSync(goldenPath, 'utf8');
-    expect(injectManifests(golden, config, name).text).toBe(golden);
+    expect(injectManifests(golden, config, name, {byName: collectNamespaces([golden]), fallback: undefined}).text).toBe(golden);
   });
 
   it('the webhook patch, applied to each input object, gives the golden object; a second pass gives no patch', async () => {
@@ -69,9 +76,9 @@ describe.each(cases)('golden %s', name => {
     const expected = objectsOf(readFileSync(goldenPath, 'utf8'));
     expect(inputs).toHaveLength(expected.length);
     for (const [i, object] of inputs.entries()) {
-      const first = await viaWebhook(object, config);
+      const first = await viaWebhook(object, config, namespacesOf(input));
       expect(first.object).toEqual(expected[i]);
-      expect((await viaWebhook(first.object, config)).patch).toEqual([]);
+      expect((await viaWebhook(first.object, config, namespacesOf(input))).patch).toEqual([]);
     }
   });
 });

@@ -4,6 +4,8 @@
 import type {VersionedConfig} from '../core/config';
 import {skipped, type Decision} from '../core/decision';
 import {injectObject} from '../core/inject-object';
+import {injectableKind} from '../core/kinds';
+import type {NamespaceLookup} from '../kube/namespaces';
 import {diffPatch} from './patch';
 import {reviewResponse, type AdmissionReviewRequest, type AdmissionReviewResponse} from './review';
 
@@ -21,13 +23,31 @@ function tidyWarning(warning: string): string {
   return printable.length > MAX_WARNING ? `${printable.slice(0, MAX_WARNING - 1)}…` : printable;
 }
 
-export function mutateReview(review: AdmissionReviewRequest, versioned: VersionedConfig): MutationOutcome {
+/** What the fallback for an unreadable namespace may have cost this object, said plainly. */
+function fallbackWarnings(name: string, namespace: NamespaceLookup | undefined, decision: Decision): string[] {
+  if (namespace === undefined || namespace.ok) return [];
+  const cannot = `could not read namespace ${name} (${namespace.reason})`;
+  if (decision.outcome === 'injected') return [`${cannot}: injected for the privileged Pod Security level`];
+  if (decision.reason === 'not-requested') return [`${cannot}: a namespace-wide request for network services, if any, was not applied`];
+  return [];
+}
+
+/** Whether the review is one we may mutate, so that the caller fetches the namespace only then. */
+export function mayMutate(review: AdmissionReviewRequest): boolean {
+  return review.request.operation === 'CREATE' && injectableKind(review.request.kind) !== undefined;
+}
+
+/**
+ * `namespace`: the lookup's result, or undefined when no lookup is configured (then there is no
+ * namespace-level opt-in and the Pod Security level is taken as privileged, silently).
+ */
+export function mutateReview(review: AdmissionReviewRequest, versioned: VersionedConfig, namespace?: NamespaceLookup): MutationOutcome {
   const {request} = review;
   if (request.operation !== 'CREATE') {
     return {answer: reviewResponse(review, undefined, []), decision: skipped('not-create'), warnings: []};
   }
-  const result = injectObject({kind: request.kind, object: request.object, seed: request.uid}, versioned);
-  const warnings = result.warnings.map(tidyWarning);
+  const result = injectObject({kind: request.kind, object: request.object, seed: request.uid, namespace: namespace?.ok ? namespace.meta : undefined}, versioned);
+  const warnings = [...fallbackWarnings(request.namespace ?? '', namespace, result.decision), ...result.warnings].map(tidyWarning);
   const patch = result.decision.outcome === 'injected' ? diffPatch(request.object, result.object) : undefined;
   return {answer: reviewResponse(review, patch, warnings), decision: result.decision, warnings};
 }

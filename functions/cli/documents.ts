@@ -9,7 +9,8 @@ import {isSeq, parseAllDocuments, type Document} from 'yaml';
 import {diffPatch} from '../admission/patch';
 import type {VersionedConfig} from '../core/config';
 import {injectObject} from '../core/inject-object';
-import {isObject, own} from '../core/json';
+import {isObject, isStringMap, own, type JsonObject} from '../core/json';
+import type {NamespaceMeta} from '../core/namespace';
 import {groupKindOf} from '../core/kinds';
 
 export interface DocumentReport {
@@ -38,14 +39,54 @@ export function seedOf(obj: unknown): string {
   return [own(obj, 'apiVersion'), own(obj, 'kind'), field('namespace'), field('name'), field('generateName')].map(String).join('/');
 }
 
+/**
+ * Namespaces as the CLI knows them: from Namespace manifests in its input, else the defaults given
+ * by flags (or none: no namespace-level request, privileged Pod Security level).
+ */
+export interface NamespaceContext {
+  readonly byName: ReadonlyMap<string, NamespaceMeta>;
+  readonly fallback: NamespaceMeta | undefined;
+}
+
+const stringMap = (value: unknown): Record<string, string> => (isStringMap(value) ? value : {});
+
+/** Every Namespace object in the given manifest texts (Lists included), by name. */
+export function collectNamespaces(texts: readonly string[]): Map<string, NamespaceMeta> {
+  const found = new Map<string, NamespaceMeta>();
+  for (const text of texts) {
+    for (const doc of parseAllDocuments(text) as Document[]) {
+      if (doc.errors.length > 0 || doc.contents === null) continue;
+      const obj: unknown = doc.toJS({maxAliasCount: 100});
+      const items = isObject(obj) && own(obj, 'kind') === 'List' && Array.isArray(own(obj, 'items')) ? (own(obj, 'items') as unknown[]) : [obj];
+      for (const item of items) {
+        if (!isObject(item) || own(item, 'kind') !== 'Namespace' || own(item, 'apiVersion') !== 'v1') continue;
+        const metadata = own(item, 'metadata');
+        const name = isObject(metadata) ? own(metadata, 'name') : undefined;
+        if (!isObject(metadata) || typeof name !== 'string') continue;
+        found.set(name, {annotations: stringMap(own(metadata, 'annotations')), labels: stringMap(own(metadata, 'labels'))});
+      }
+    }
+  }
+  return found;
+}
+
+function namespaceOf(obj: JsonObject, namespaces: NamespaceContext): NamespaceMeta | undefined {
+  const metadata = own(obj, 'metadata');
+  const name = isObject(metadata) ? own(metadata, 'namespace') : undefined;
+  return (typeof name === 'string' ? namespaces.byName.get(name) : undefined) ?? namespaces.fallback;
+}
+
 type ObjectOutcome = {object: unknown; injected: boolean; warnings: string[]};
 
-function injectOne(obj: unknown, versioned: VersionedConfig): ObjectOutcome {
+function injectOne(obj: unknown, versioned: VersionedConfig, namespaces: NamespaceContext): ObjectOutcome {
   if (!isObject(obj)) return {object: obj, injected: false, warnings: []};
   const apiVersion = own(obj, 'apiVersion');
   const kind = own(obj, 'kind');
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return {object: obj, injected: false, warnings: []};
-  const result = injectObject({kind: groupKindOf(apiVersion, kind), object: obj, seed: seedOf(obj)}, versioned);
+  const result = injectObject(
+    {kind: groupKindOf(apiVersion, kind), object: obj, seed: seedOf(obj), namespace: namespaceOf(obj, namespaces)},
+    versioned,
+  );
   return {object: result.object, injected: result.decision.outcome === 'injected', warnings: result.warnings};
 }
 
@@ -77,20 +118,20 @@ function applyPatch(doc: Document, ops: readonly Operation[]): void {
 }
 
 /** Injects one document in place; true if it changed. */
-function injectDocument(doc: Document, versioned: VersionedConfig, reports: DocumentReport[]): boolean {
+function injectDocument(doc: Document, versioned: VersionedConfig, namespaces: NamespaceContext, reports: DocumentReport[]): boolean {
   const obj: unknown = doc.toJS({maxAliasCount: 100});
   const items = isObject(obj) && own(obj, 'kind') === 'List' ? own(obj, 'items') : undefined;
   let injected: unknown;
   if (Array.isArray(items)) {
     const outcomes = items.map(item => {
-      const o = injectOne(item, versioned);
+      const o = injectOne(item, versioned, namespaces);
       reports.push({where: describe(item), injected: o.injected, warnings: o.warnings});
       return o;
     });
     if (!outcomes.some(o => o.injected)) return false;
     injected = {...(obj as object), items: outcomes.map(o => o.object)};
   } else {
-    const o = injectOne(obj, versioned);
+    const o = injectOne(obj, versioned, namespaces);
     reports.push({where: describe(obj), injected: o.injected, warnings: o.warnings});
     if (!o.injected) return false;
     injected = o.object;
@@ -101,7 +142,9 @@ function injectDocument(doc: Document, versioned: VersionedConfig, reports: Docu
 
 export class ManifestError extends Error {}
 
-export function injectManifests(text: string, versioned: VersionedConfig, source: string): InjectedText {
+const NO_NAMESPACES: NamespaceContext = {byName: new Map(), fallback: undefined};
+
+export function injectManifests(text: string, versioned: VersionedConfig, source: string, namespaces: NamespaceContext = NO_NAMESPACES): InjectedText {
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return {text: '', reports: []};
   const reports: DocumentReport[] = [];
@@ -112,7 +155,7 @@ export function injectManifests(text: string, versioned: VersionedConfig, source
     // leading comments too. Untouched documents are copied byte for byte.
     const from = i === 0 ? 0 : doc.range[0];
     const to = docs[i + 1]?.range[0] ?? text.length;
-    const changed = doc.contents !== null && injectDocument(doc, versioned, reports);
+    const changed = doc.contents !== null && injectDocument(doc, versioned, namespaces, reports);
     out += changed ? doc.toString({lineWidth: 0, flowCollectionPadding: false}) : text.slice(from, to);
   });
   if (out !== '' && !out.endsWith('\n')) out += '\n';

@@ -10,9 +10,9 @@ import {parseArgs} from 'node:util';
 import type {VersionedConfig} from '../core/config';
 import {parseConfig} from '../config/parse';
 import {bundledConfigPath, resolveConfigPath} from '../config/source';
-import {injectManifests, ManifestError} from './documents';
+import {collectNamespaces, injectManifests, ManifestError, type NamespaceContext} from './documents';
 
-const USAGE = `Usage: nsm-inject -f FILE|FOLDER|- [--config FILE|FOLDER]
+const USAGE = `Usage: nsm-inject -f FILE|FOLDER|- [--config FILE|FOLDER] [--namespace-annotation K=V] [--namespace-label K=V]
 
 Injects NSM client sidecars into the Pods and pod templates (Deployment, StatefulSet, DaemonSet,
 ReplicaSet, Job, CronJob) of the given manifests that carry the networkservicemesh.io annotation,
@@ -23,7 +23,16 @@ running it on its own output changes nothing.
                    for stdin. Multi-document YAML and kind: List are understood. Repeatable.
   -c, --config     the injector config (a file, or a folder holding config.yaml); default: the
                    bundled config, which reproduces NSM v1.18.0's webhook.
+  --namespace-annotation K=V, --namespace-label K=V
+                   the annotations and labels of the namespace the objects will be created in,
+                   for objects whose Namespace is not among the input's manifests. Repeatable.
   -h, --help       this text.
+
+Namespaces: nsm-inject can't query a cluster. A Pod without its own networkservicemesh.io annotation
+inherits its Namespace's, and the Namespace's pod-security.kubernetes.io/enforce label picks the
+volumes (hostPath at privileged; CSI at baseline and restricted, plus a restricted security context).
+It reads them from Namespace manifests in the input (matched by metadata.namespace), else from the
+flags above; with neither it assumes no namespace annotation and the privileged level.
 
 Warnings go to stderr. Exit status: 0 done, 1 unreadable input or config, 2 bad usage.
 `;
@@ -48,6 +57,19 @@ function loadConfig(setting: string | undefined): VersionedConfig {
   return parsed.value;
 }
 
+function keyValues(pairs: readonly string[], flag: string): Record<string, string> {
+  // fromEntries defines plain properties: a key such as __proto__ stays a key.
+  return Object.fromEntries(
+    pairs.map(pair => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new UsageError(`${flag} takes KEY=VALUE, got ${JSON.stringify(pair)}`);
+      return [pair.slice(0, eq), pair.slice(eq + 1)];
+    }),
+  );
+}
+
+class UsageError extends Error {}
+
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
@@ -55,7 +77,13 @@ export interface CliIo {
 
 /** Runs the CLI; returns the exit status (never calls process.exit, so tests can call it). */
 export function run(argv: readonly string[], io: CliIo): number {
-  let values: {filename?: string[] | undefined; config?: string | undefined; help?: boolean | undefined};
+  let values: {
+    filename?: string[] | undefined;
+    config?: string | undefined;
+    help?: boolean | undefined;
+    'namespace-annotation'?: string[] | undefined;
+    'namespace-label'?: string[] | undefined;
+  };
   try {
     ({values} = parseArgs({
       args: [...argv],
@@ -63,6 +91,8 @@ export function run(argv: readonly string[], io: CliIo): number {
         filename: {type: 'string', short: 'f', multiple: true},
         config: {type: 'string', short: 'c'},
         help: {type: 'boolean', short: 'h'},
+        'namespace-annotation': {type: 'string', multiple: true},
+        'namespace-label': {type: 'string', multiple: true},
       },
       strict: true,
     }));
@@ -80,9 +110,16 @@ export function run(argv: readonly string[], io: CliIo): number {
   }
   try {
     const versioned = loadConfig(values.config);
+    const inputs = values.filename.flatMap(readInputs);
+    const annotations = keyValues(values['namespace-annotation'] ?? [], '--namespace-annotation');
+    const labels = keyValues(values['namespace-label'] ?? [], '--namespace-label');
+    const namespaces: NamespaceContext = {
+      byName: collectNamespaces(inputs.map(i => i.text)),
+      fallback: Object.keys(annotations).length + Object.keys(labels).length > 0 ? {annotations, labels} : undefined,
+    };
     const outputs: string[] = [];
-    for (const input of values.filename.flatMap(readInputs)) {
-      const result = injectManifests(input.text, versioned, input.source);
+    for (const input of inputs) {
+      const result = injectManifests(input.text, versioned, input.source, namespaces);
       for (const report of result.reports) {
         for (const warning of report.warnings) io.stderr(`nsm-inject: ${input.source}: ${report.where}: ${warning}\n`);
       }
@@ -92,6 +129,10 @@ export function run(argv: readonly string[], io: CliIo): number {
     io.stdout(outputs.map((t, i) => (i === 0 || t.startsWith('---') ? t : `---\n${t}`)).join(''));
     return 0;
   } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`nsm-inject: ${error.message}\n`);
+      return 2;
+    }
     io.stderr(`nsm-inject: ${error instanceof ManifestError ? error.message : String(error)}\n`);
     return 1;
   }

@@ -47,6 +47,14 @@ function crossCheck(config: InjectorConfig): string[] {
   for (const name of duplicates(containers.map(c => c.name))) errors.push(`initContainers/sidecars: container name "${name}" is used twice`);
   const volumeNames = config.volumes.map(v => v.name);
   for (const name of duplicates(volumeNames)) errors.push(`volumes: volume name "${name}" is used twice`);
+  // A level's volumes stand in for the default ones, so they must carry exactly the same names.
+  for (const [level, profile] of Object.entries(config.podSecurity)) {
+    if (profile?.volumes === undefined) continue;
+    const names = profile.volumes.map(v => v.name);
+    if ([...names].sort().join() !== [...volumeNames].sort().join()) {
+      errors.push(`podSecurity.${level}.volumes: names must match volumes (${volumeNames.join(', ')}), found (${names.join(', ')})`);
+    }
+  }
   const mounts = [
     ...config.volumeMounts.map((m, i) => ({m, field: `volumeMounts[${i}]`})),
     ...config.initContainers.flatMap((c, ci) => (c.volumeMounts ?? []).map((m, i) => ({m, field: `initContainers[${ci}].volumeMounts[${i}]`}))),

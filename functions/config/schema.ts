@@ -77,6 +77,15 @@ const volume = {
   maxProperties: 2,
 } as const;
 
+const podSecurityProfile = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    volumes: {type: 'array', items: volume},
+    securityContext: object,
+  },
+} as const;
+
 export const CONFIG_SCHEMA = {
   $id: 'https://networkservicemesh.io/schemas/sidecar-injector-config.json',
   type: 'object',
@@ -92,5 +101,12 @@ export const CONFIG_SCHEMA = {
     initContainers: {type: 'array', items: container},
     sidecars: {type: 'array', items: container},
     volumes: {type: 'array', items: volume, default: []},
+    podSecurity: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {privileged: podSecurityProfile, baseline: podSecurityProfile, restricted: podSecurityProfile},
+      default: {},
+    },
+    sriovTokenLabel: {type: 'string', pattern: '^[A-Za-z0-9_.-]*$', default: 'sriovToken'},
   },
 } as const;

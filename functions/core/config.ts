@@ -32,6 +32,18 @@ export interface ContainerTemplate {
   volumeMounts?: VolumeMount[];
 }
 
+/** Pod Security Standards levels, as the namespace label `pod-security.kubernetes.io/enforce` names them. */
+export const POD_SECURITY_LEVELS = ['privileged', 'baseline', 'restricted'] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+
+/** What changes at one Pod Security level, so that what we add never gets a pod rejected. */
+export interface PodSecurityProfile {
+  /** Replaces `volumes` (same names: the mounts don't change), e.g. CSI instead of hostPath. */
+  volumes?: Volume[];
+  /** Merged over each injected container's own securityContext. */
+  securityContext?: SecurityContext;
+}
+
 export interface InjectorConfig {
   /** The annotation whose non-empty value (a comma list of NS URLs) asks for injection. */
   annotation: string;
@@ -49,8 +61,15 @@ export interface InjectorConfig {
   initContainers: ContainerTemplate[];
   /** Appended after the pod's own containers (or after our init containers, with nativeSidecars). */
   sidecars: ContainerTemplate[];
-  /** Pod volumes the mounts refer to. */
+  /** Pod volumes the mounts refer to (at the privileged level, or when the level has none of its own). */
   volumes: Volume[];
+  /** Per Pod Security level of the pod's namespace. */
+  podSecurity: Partial<Record<PodSecurityLevel, PodSecurityProfile>>;
+  /**
+   * NS URL query label naming an SR-IOV resource pool (NSM: `sriovToken`); the injected init
+   * containers request one of that extended resource per URL that names it. Empty: off.
+   */
+  sriovTokenLabel: string;
 }
 
 /** A config together with the digest of its source, which the injection stamps on what it injects. */

@@ -26,8 +26,12 @@ export interface InjectedNames {
   volumes: string[];
 }
 
+/** Where the request for injection came from. */
+export const REQUEST_SOURCES = ['pod', 'template', 'workload', 'namespace'] as const;
+export type RequestSource = (typeof REQUEST_SOURCES)[number];
+
 export type Decision =
-  | {outcome: 'injected'; injected: InjectedNames}
+  | {outcome: 'injected'; injected: InjectedNames; requestedBy: RequestSource}
   | {outcome: 'skipped'; reason: SkipReason};
 
 export const skipped = (reason: SkipReason): Decision => ({outcome: 'skipped', reason});

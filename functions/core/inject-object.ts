@@ -4,12 +4,14 @@
  * the webhook and the `nsm-inject` CLI both call this and nothing else to decide.
  */
 import type {VersionedConfig} from './config';
-import {skipped, type Decision} from './decision';
+import {skipped, type Decision, type RequestSource} from './decision';
 import {ourContainersPresent, injectPodTemplate} from './inject-pod';
 import {isObject, own, type JsonObject} from './json';
 import {injectableKind, KIND_INFO, type GroupKind} from './kinds';
 import {stableSuffix} from './names';
+import {podSecurityLevel, type NamespaceMeta} from './namespace';
 import {checkPodTemplate} from './pod-template';
+import {sriovPools} from './sriov';
 
 export interface InjectionInput {
   readonly kind: GroupKind;
@@ -19,6 +21,12 @@ export interface InjectionInput {
    * webhook, the object's identity in the CLI.
    */
   readonly seed: string;
+  /**
+   * The object's Namespace, if known: a Pod without its own annotation inherits the namespace's,
+   * and the namespace's Pod Security level shapes what is injected. Unknown: no inheritance,
+   * privileged (the caller warns if it should have been known).
+   */
+  readonly namespace?: NamespaceMeta | undefined;
 }
 
 export interface InjectionResult {
@@ -64,6 +72,30 @@ function annotationOf(metadata: unknown, key: string): string | undefined | null
 }
 
 /**
+ * Which annotation asks for injection, in order of precedence: the pod template's own; for a
+ * workload, the workload's; for a Pod (never a template: a workload in an annotated namespace is
+ * injected once, when its pods are created), the namespace's. Present on the object, even empty,
+ * means the object decided: an empty value opts a pod out of its namespace's request.
+ * `null` when the annotation is there but not a string.
+ */
+function requestOf(
+  templateMetadata: unknown,
+  metadata: JsonObject,
+  isPod: boolean,
+  namespace: NamespaceMeta | undefined,
+  key: string,
+): {value: string; source: RequestSource} | undefined | null {
+  const fromTemplate = annotationOf(templateMetadata, key);
+  if (fromTemplate !== undefined) return fromTemplate === null ? null : {value: fromTemplate, source: isPod ? 'pod' : 'template'};
+  if (!isPod) {
+    const fromWorkload = annotationOf(metadata, key);
+    return fromWorkload === null || fromWorkload === undefined ? fromWorkload : {value: fromWorkload, source: 'workload'};
+  }
+  const fromNamespace = namespace?.annotations[key];
+  return fromNamespace === undefined ? undefined : {value: fromNamespace, source: 'namespace'};
+}
+
+/**
  * NSM's NSM_NAME: `$(POD_NAME)` for pods named by generateName (already unique), otherwise
  * `$(POD_NAME)-<suffix>`. NSM draws a random uuid; we derive the suffix from the seed so that one
  * request always gives one answer (reinvocation and retries agree, golden files are stable).
@@ -93,13 +125,11 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
     return unchanged(input, skipped('already-injected'), [`already injected (annotation ${config.statusAnnotation} is present)`]);
   }
 
-  // The template's own annotation wins over the workload's: it is the more specific ask.
-  const fromTemplate = annotationOf(templateMetadata, config.annotation);
-  const requested = fromTemplate !== undefined || path.length === 0 ? fromTemplate : annotationOf(metadata, config.annotation);
-  if (requested === null) {
+  const request = requestOf(templateMetadata, metadata, path.length === 0, input.namespace, config.annotation);
+  if (request === null) {
     return unchanged(input, skipped('invalid-object'), [`annotation ${config.annotation} is not a string; nothing injected`]);
   }
-  if (requested === undefined || requested.trim() === '') return unchanged(input, skipped('not-requested'));
+  if (request === undefined || request.value.trim() === '') return unchanged(input, skipped('not-requested'));
 
   if (kind === 'ReplicaSet' && ownedByDeployment(metadata)) {
     return unchanged(input, skipped('owned-by-deployment'), [
@@ -112,10 +142,20 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
   const already = ourContainersPresent(view.value, versioned);
   if (already !== undefined) return unchanged(input, skipped('already-injected'), [already]);
 
-  const result = injectPodTemplate(view.value, {networkServices: requested, nsmName: nsmName(view.value.metadata, input.seed)}, versioned);
+  const sriov = sriovPools(request.value, config.sriovTokenLabel);
+  const result = injectPodTemplate(
+    view.value,
+    {
+      networkServices: request.value,
+      nsmName: nsmName(view.value.metadata, input.seed),
+      podSecurityLevel: podSecurityLevel(input.namespace),
+      sriovPools: sriov.pools,
+    },
+    versioned,
+  );
   return {
     object: setAt(object, path, result.template),
-    decision: {outcome: 'injected', injected: result.injected},
-    warnings: result.warnings,
+    decision: {outcome: 'injected', injected: result.injected, requestedBy: request.source},
+    warnings: [...sriov.warnings, ...result.warnings],
   };
 }

@@ -5,8 +5,8 @@
  * sub-objects and appends copies of what the config describes. Order is kept exactly: the user's
  * containers, init containers, volumes, labels and annotations stay where they were.
  */
-import type {Container, EnvVar, Volume, VolumeMount} from 'kubernetes-types/core/v1';
-import type {ContainerTemplate, EnvTemplate, VersionedConfig} from './config';
+import type {Container, EnvVar, ResourceRequirements, Volume, VolumeMount} from 'kubernetes-types/core/v1';
+import type {ContainerTemplate, EnvTemplate, PodSecurityLevel, VersionedConfig} from './config';
 import type {InjectedNames} from './decision';
 import type {JsonObject} from './json';
 import {imageRepository, uniqueName} from './names';
@@ -19,6 +19,10 @@ export interface PodInjectionContext {
   readonly networkServices: string;
   /** Value for env entries that ask for `nsmName`. */
   readonly nsmName: string;
+  /** The namespace's Pod Security level: picks volumes and security context. */
+  readonly podSecurityLevel: PodSecurityLevel;
+  /** Extended resources the injected init containers request, from SR-IOV tokens. */
+  readonly sriovPools: ReadonlyMap<string, number>;
 }
 
 export interface PodInjection {
@@ -49,6 +53,13 @@ function resolveEnv(entry: EnvTemplate, ctx: PodInjectionContext): EnvVar {
   return structuredClone(entry);
 }
 
+/** The template's resources plus `extra` extended resources in both requests and limits (never instead of them). */
+function withExtendedResources(base: ResourceRequirements | undefined, extra: ReadonlyMap<string, number>): ResourceRequirements | undefined {
+  if (extra.size === 0) return base === undefined ? undefined : structuredClone(base);
+  const counts = Object.fromEntries([...extra].map(([pool, n]) => [pool, String(n)]));
+  return {...structuredClone(base), requests: {...base?.requests, ...counts}, limits: {...base?.limits, ...counts}};
+}
+
 /** Appends `added` to the list at `key`, without creating an empty list that wasn't there. */
 function withList(spec: JsonObject, key: string, existing: readonly unknown[], added: readonly unknown[]): JsonObject {
   if (added.length === 0) return spec;
@@ -58,11 +69,12 @@ function withList(spec: JsonObject, key: string, existing: readonly unknown[], a
 export function injectPodTemplate(view: PodTemplateView, ctx: PodInjectionContext, versioned: VersionedConfig): PodInjection {
   const {config} = versioned;
   const warnings: string[] = [];
+  const profile = config.podSecurity[ctx.podSecurityLevel];
 
   // Volumes first: a collision renames ours, and our mounts must follow the rename.
   const volumeNames = new Set(view.volumes.map(v => v.name));
   const volumeRename = new Map<string, string>();
-  const volumes: Volume[] = config.volumes.map(v => {
+  const volumes: Volume[] = (profile?.volumes ?? config.volumes).map(v => {
     const name = uniqueName(v.name, volumeNames);
     if (name !== v.name) warnings.push(`the pod already has a volume named "${v.name}"; the injected one is named "${name}"`);
     volumeNames.add(name);
@@ -71,7 +83,7 @@ export function injectPodTemplate(view: PodTemplateView, ctx: PodInjectionContex
   });
 
   const containerNames = new Set([...view.initContainers, ...view.containers].map(c => c.name));
-  const build = (t: ContainerTemplate): Container => {
+  const build = (t: ContainerTemplate, extraResources: ReadonlyMap<string, number>): Container => {
     const name = uniqueName(t.name, containerNames);
     if (name !== t.name) warnings.push(`the pod already has a container named "${t.name}"; the injected one is named "${name}"`);
     containerNames.add(name);
@@ -85,13 +97,16 @@ export function injectPodTemplate(view: PodTemplateView, ctx: PodInjectionContex
     if (t.args !== undefined) container.args = [...t.args];
     const env = [...config.env, ...(t.env ?? [])].map(e => resolveEnv(e, ctx));
     if (env.length > 0) container.env = env;
-    if (t.resources !== undefined) container.resources = structuredClone(t.resources);
+    const resources = withExtendedResources(t.resources, extraResources);
+    if (resources !== undefined) container.resources = resources;
     if (mounts.length > 0) container.volumeMounts = mounts;
-    if (t.securityContext !== undefined) container.securityContext = structuredClone(t.securityContext);
+    const securityContext = t.securityContext === undefined && profile?.securityContext === undefined ? undefined : {...t.securityContext, ...profile?.securityContext};
+    if (securityContext !== undefined) container.securityContext = structuredClone(securityContext);
     return container;
   };
-  const initContainers = config.initContainers.map(build);
-  const sidecars = config.sidecars.map(build);
+  // As in NSM, SR-IOV pools go to the init containers, which set the interfaces up.
+  const initContainers = config.initContainers.map(t => build(t, ctx.sriovPools));
+  const sidecars = config.sidecars.map(t => build(t, new Map()));
   // Native sidecars (KEP-753) are init containers that keep running; they start right after ours.
   const addedInit = config.nativeSidecars ? [...initContainers, ...sidecars.map(c => ({...c, restartPolicy: 'Always'}))] : initContainers;
   const addedContainers = config.nativeSidecars ? [] : sidecars;

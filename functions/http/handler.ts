@@ -9,7 +9,8 @@
  */
 import type {VersionedConfig} from '../core/config';
 import type {Decision} from '../core/decision';
-import {mutateReview} from '../admission/mutate';
+import {mayMutate, mutateReview} from '../admission/mutate';
+import type {NamespaceSource} from '../kube/namespaces';
 import {checkReview, type AdmissionReviewRequest} from '../admission/review';
 import type {Logger} from '../ops/log';
 import {errorAnswer, JSON_TYPE, type HttpAnswer} from './errors';
@@ -43,6 +44,8 @@ export interface HandlerDeps {
   readonly logger: Logger;
   /** Called once per answered review, after the answer is built. Must not throw. */
   readonly onDecision?: (record: DecisionRecord) => void;
+  /** Namespace metadata for reviews that may be mutated; absent: no namespace-level features. */
+  readonly namespaces?: NamespaceSource | undefined;
   readonly now?: () => number;
 }
 
@@ -91,10 +94,12 @@ export function createHandler(deps: HandlerDeps): Handler {
     const checked = checkReview(parsed.value);
     if (!checked.ok) return errorAnswer('not-admission-review', checked.message);
     const input = checked.review;
+    const namespace = input.request.namespace;
+    const lookup = deps.namespaces !== undefined && namespace !== undefined && namespace !== '' && mayMutate(input) ? await deps.namespaces.lookup(namespace) : undefined;
     let answer: HttpAnswer;
     let record: Omit<DecisionRecord, 'durationSeconds'>;
     try {
-      const outcome = mutateReview(input, versioned);
+      const outcome = mutateReview(input, versioned, lookup);
       answer = ok(outcome.answer);
       record = {review: input, decision: outcome.decision, warnings: outcome.warnings, configHash: versioned.hash};
     } catch (error) {
@@ -135,6 +140,7 @@ function logDecision(logger: Logger, record: DecisionRecord): void {
     decision: decision.outcome,
     reason: decision.outcome === 'skipped' ? decision.reason : undefined,
     warnings: record.warnings.length > 0 ? record.warnings : undefined,
+    requestedBy: decision.outcome === 'injected' ? decision.requestedBy : undefined,
     dryRun: review.request.dryRun === true,
     configHash: record.configHash,
     durationMs: Math.round(record.durationSeconds * 1e6) / 1e3,

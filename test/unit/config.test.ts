@@ -27,6 +27,8 @@ describe('parseConfig', () => {
       initContainers: [],
       sidecars: [{name: 's', image: 'i:1'}],
       volumes: [],
+      podSecurity: {},
+      sriovTokenLabel: 'sriovToken',
     });
   });
 

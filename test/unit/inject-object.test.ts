@@ -14,6 +14,7 @@ describe('injectObject on a Pod', () => {
     expect(result.decision).toEqual({
       outcome: 'injected',
       injected: {initContainers: ['cmd-nsc-init'], containers: ['cmd-nsc'], volumes: ['spire-agent-socket', 'nsm-socket']},
+      requestedBy: 'pod',
     });
     const out = result.object as Pod;
     expect(out.spec?.containers.map(c => c.name)).toEqual(['app', 'cmd-nsc']);

@@ -1,0 +1,19 @@
+/**
+ * What the core needs to know of the pod's Namespace: its annotations (a namespace-wide request for
+ * network services) and labels (its Pod Security level). The webhook fetches it, the CLI reads it
+ * from Namespace manifests; the core only receives it.
+ */
+import {POD_SECURITY_LEVELS, type PodSecurityLevel} from './config';
+
+export interface NamespaceMeta {
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
+
+/** The namespace's enforced level; none, or a value Kubernetes would not accept, means privileged. */
+export function podSecurityLevel(namespace: NamespaceMeta | undefined): PodSecurityLevel {
+  const value = namespace?.labels[POD_SECURITY_ENFORCE_LABEL];
+  return POD_SECURITY_LEVELS.find(level => level === value) ?? 'privileged';
+}

@@ -1,0 +1,130 @@
+/**
+ * Namespace metadata from the Kubernetes API, for namespace-level opt-in and Pod Security levels.
+ *
+ * The AdmissionReview doesn't carry the namespace's annotations or labels, so we `get` the
+ * Namespace with the function's ServiceAccount (RBAC: `get` on namespaces, nothing else). A
+ * scale-to-zero function must stay fast, so: a small, time-bounded cache; one lookup in flight per
+ * namespace; a short timeout; and plain node:https (no client library to load at cold start).
+ *
+ * When the lookup fails the caller falls back (no inherited annotation, privileged level) and says
+ * so in the response's warnings and the log: see docs/namespaces.md.
+ */
+import {readFileSync} from 'node:fs';
+import {Agent, request} from 'node:https';
+import {isObject, isStringMap, own} from '../core/json';
+import type {NamespaceMeta} from '../core/namespace';
+
+export type NamespaceLookup = {ok: true; meta: NamespaceMeta} | {ok: false; reason: string};
+
+export interface NamespaceSource {
+  lookup(name: string): Promise<NamespaceLookup>;
+}
+
+export interface ApiNamespaceSourceOptions {
+  /** e.g. https://10.96.0.1:443 */
+  readonly apiUrl: string;
+  readonly caFile: string;
+  readonly tokenFile: string;
+  readonly timeoutMs?: number;
+  /** How long a namespace's metadata is reused. */
+  readonly ttlMs?: number;
+  readonly maxEntries?: number;
+  readonly now?: () => number;
+}
+
+/** The ServiceAccount files the kubelet mounts into every pod. */
+export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+export const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+
+// Bound ServiceAccount tokens are rotated by the kubelet (about hourly); re-reading the file once
+// a minute follows that without a file read per request.
+const TOKEN_REFRESH_MS = 60_000;
+
+export class ApiNamespaceSource implements NamespaceSource {
+  private readonly cache = new Map<string, {expires: number; value: Promise<NamespaceLookup>}>();
+  private readonly agent: Agent;
+  private token: {value: string; read: number} | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ApiNamespaceSourceOptions) {
+    this.now = options.now ?? Date.now;
+    this.agent = new Agent({keepAlive: true, maxSockets: 8, ca: readFileSync(options.caFile)});
+  }
+
+  lookup(name: string): Promise<NamespaceLookup> {
+    const now = this.now();
+    const hit = this.cache.get(name);
+    if (hit !== undefined && hit.expires > now) return hit.value;
+    const value = this.fetch(name).then(result => {
+      // Only successes are reused; a failure is retried on the next request.
+      if (!result.ok) this.cache.delete(name);
+      return result;
+    });
+    this.cache.delete(name);
+    this.cache.set(name, {expires: now + (this.options.ttlMs ?? 30_000), value});
+    // Bounded: drop the oldest entries (Map keeps insertion order).
+    for (const key of this.cache.keys()) {
+      if (this.cache.size <= (this.options.maxEntries ?? 1000)) break;
+      this.cache.delete(key);
+    }
+    return value;
+  }
+
+  private bearer(): string {
+    const now = this.now();
+    if (this.token === undefined || now - this.token.read > TOKEN_REFRESH_MS) {
+      this.token = {value: readFileSync(this.options.tokenFile, 'utf8').trim(), read: now};
+    }
+    return this.token.value;
+  }
+
+  private fetch(name: string): Promise<NamespaceLookup> {
+    return new Promise(resolve => {
+      let token: string;
+      try {
+        token = this.bearer();
+      } catch (error) {
+        resolve({ok: false, reason: `cannot read the ServiceAccount token: ${(error as Error).message}`});
+        return;
+      }
+      const url = new URL(`/api/v1/namespaces/${encodeURIComponent(name)}`, this.options.apiUrl);
+      const req = request(url, {
+        agent: this.agent,
+        headers: {authorization: `Bearer ${token}`, accept: 'application/json'},
+        timeout: this.options.timeoutMs ?? 1000,
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.options.timeoutMs ?? 1000} ms`)));
+      req.on('error', error => resolve({ok: false, reason: error.message}));
+      req.on('response', res => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', error => resolve({ok: false, reason: error.message}));
+        res.on('end', () => resolve(parseNamespace(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
+      });
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function parseNamespace(status: number, body: string): NamespaceLookup {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return {ok: false, reason: `HTTP ${status}, not JSON`};
+  }
+  if (status !== 200) {
+    const message = isObject(json) ? own(json, 'message') : undefined;
+    return {ok: false, reason: `HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`};
+  }
+  const metadata = isObject(json) ? own(json, 'metadata') : undefined;
+  if (!isObject(metadata)) return {ok: false, reason: 'the answer has no metadata'};
+  const annotations = own(metadata, 'annotations') ?? {};
+  const labels = own(metadata, 'labels') ?? {};
+  if (!isStringMap(annotations) || !isStringMap(labels)) return {ok: false, reason: 'the answer has odd labels or annotations'};
+  return {ok: true, meta: {annotations, labels}};
+}
