@@ -26,9 +26,10 @@ function tidyWarning(warning: string): string {
 /** What the fallback for an unreadable namespace may have cost this object, said plainly. */
 function fallbackWarnings(name: string, namespace: NamespaceLookup | undefined, decision: Decision): string[] {
   if (namespace === undefined || namespace.ok) return [];
-  const cannot = `could not read namespace ${name} (${namespace.reason})`;
-  if (decision.outcome === 'injected') return [`${cannot}: injected for the privileged Pod Security level`];
-  if (decision.reason === 'not-requested') return [`${cannot}: a namespace-wide request for network services, if any, was not applied`];
+  // The consequence first: the apiserver's reason can be long, and warnings are cut at 256 characters.
+  const cannot = `could not read namespace ${name}: ${namespace.reason}`;
+  if (decision.outcome === 'injected') return [`injected for the privileged Pod Security level (${cannot})`];
+  if (decision.reason === 'not-requested') return [`a namespace-wide request for network services, if any, was not applied (${cannot})`];
   return [];
 }
 

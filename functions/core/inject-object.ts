@@ -120,10 +120,10 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
 
   const templateMetadata = isObject(template) ? own(template, 'metadata') : undefined;
   // Checked before the request: a pod created from an injected template carries our mark, and
-  // must not be injected again even if it also inherits a request from elsewhere.
-  if (annotationOf(templateMetadata, config.statusAnnotation) !== undefined) {
-    return unchanged(input, skipped('already-injected'), [`already injected (annotation ${config.statusAnnotation} is present)`]);
-  }
+  // must not be injected again even if it also inherits a request from elsewhere. No warning: this is
+  // the normal path of every reinvocation (the apiserver calls us again after the ServiceAccount
+  // plugin mounts its token into our containers) and of every pod of an injected workload.
+  if (annotationOf(templateMetadata, config.statusAnnotation) !== undefined) return unchanged(input, skipped('already-injected'));
 
   const request = requestOf(templateMetadata, metadata, path.length === 0, input.namespace, config.annotation);
   if (request === null) {

@@ -111,6 +111,8 @@ export class KubeClient {
   private readonly agent: https.Agent;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
+  /** Every `Warning` header the apiserver sent (admission webhooks' warnings arrive this way), oldest first. */
+  readonly warnings: string[] = [];
 
   constructor(opts: KubeClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
@@ -211,6 +213,8 @@ export class KubeClient {
 
     return new Promise<T>((resolve, reject) => {
       const req = https.request(url, { method, headers, agent: this.agent }, (res) => {
+        const warning = res.headers['warning'];
+        if (warning !== undefined) this.warnings.push(...(Array.isArray(warning) ? warning : [warning]));
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

@@ -1,0 +1,136 @@
+/**
+ * One end-to-end environment: a real kube-apiserver and etcd, the project's namespace, ServiceAccount
+ * and RBAC applied from manifests/, the function running as its own HTTPS process with a token of
+ * that ServiceAccount, and the project's MutatingWebhookConfiguration registered with only its
+ * clientConfig pointed at the local process.
+ */
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {FakeConfigMapVolume} from '../../support/configmap-volume';
+import {DEFAULT_CONFIG_TEXT} from '../../support/fixtures';
+import {freePort} from '../../support/process';
+import {makeTestCerts, type TestCerts} from '../../support/test-ca';
+import {createDefaultServiceAccount, createNamespaceWithDefaultServiceAccount, startControlPlane, type ControlPlane} from '../harness/controlplane';
+import type {KubeClient, KubeObject} from '../harness/kube';
+import {collectionPath, pick, render, type Manifest} from './manifests';
+import {startWebhookProcess, type WebhookProcess} from './webhook-process';
+
+export const INJECTOR_NAMESPACE = 'nsm-sidecar-injector';
+
+export interface Cluster {
+  readonly cp: ControlPlane;
+  readonly admin: KubeClient;
+  readonly config: FakeConfigMapVolume;
+  readonly webhookConfig: Manifest;
+  webhook: WebhookProcess;
+  /** Stops the function (for failure-policy tests); `startWebhook` brings it back on the same port. */
+  startWebhook(): Promise<WebhookProcess>;
+  namespace(name: string, meta?: {labels?: Record<string, string>; annotations?: Record<string, string>}): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  /** Changes to the webhook configuration besides clientConfig (e.g. failurePolicy). */
+  readonly webhookPatch?: Record<string, unknown>;
+}
+
+async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise(r => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const cp = await startControlPlane();
+  const admin = cp.adminClient();
+  const tmp = mkdtempSync(join(tmpdir(), 'nsm-e2e-'));
+  const config = new FakeConfigMapVolume(DEFAULT_CONFIG_TEXT);
+  let webhook: WebhookProcess | undefined;
+  try {
+    const manifests = render('deployment');
+    // The injector's identity exactly as the manifests grant it: nothing more.
+    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding']) {
+      const m = pick(manifests, kind);
+      await admin.create(collectionPath(m), m);
+    }
+    const sa = pick(manifests, 'ServiceAccount');
+    const token = await admin.createServiceAccountToken(sa.metadata.namespace ?? INJECTOR_NAMESPACE, sa.metadata.name, {expirationSeconds: 3600});
+    writeFileSync(join(tmp, 'token'), token);
+    writeFileSync(join(tmp, 'ca.crt'), cp.caPem);
+
+    // The webhook's serving certificate comes from its own CA: the apiserver must use the caBundle.
+    const certs: TestCerts = makeTestCerts('nsm-e2e-webhook-ca');
+    const port = await freePort();
+    const env = {
+      INJECTOR_CONFIG: config.dir,
+      NAMESPACE_LOOKUP: 'on',
+      KUBE_API_URL: cp.url,
+      KUBE_CA_FILE: join(tmp, 'ca.crt'),
+      KUBE_TOKEN_FILE: join(tmp, 'token'),
+      NAMESPACE_CACHE_TTL_SECONDS: '1',
+    };
+    const startWebhook = async (): Promise<WebhookProcess> => startWebhookProcess({port, certs, env});
+    webhook = await startWebhook();
+
+    const registered = pick(manifests, 'MutatingWebhookConfiguration');
+    const webhooks = (registered['webhooks'] as Array<Record<string, unknown>>).map(w => ({
+      ...w,
+      ...options.webhookPatch,
+      clientConfig: {url: webhook?.url, caBundle: Buffer.from(certs.caPem).toString('base64')},
+    }));
+    const webhookConfig = {...registered, webhooks} as Manifest;
+    await admin.create(collectionPath(webhookConfig), webhookConfig);
+
+    // A namespace to probe with until the apiserver has picked the webhook configuration up.
+    await createNamespaceWithDefaultServiceAccount(admin, 'probe', {});
+    await admin.patch('/api/v1/namespaces/probe', {metadata: {annotations: {'networkservicemesh.io': 'kernel://probe/nsm-1'}}});
+    await createDefaultServiceAccount(admin, 'default');
+    await eventually('the webhook to be called', async () => {
+      const pod = await admin.create<{spec: {containers: unknown[]}}>('/api/v1/namespaces/probe/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {name: 'probe'},
+        spec: {containers: [{name: 'app', image: 'alpine'}]},
+      }, {dryRun: true});
+      return pod.spec.containers.length === 2 ? true : undefined;
+    });
+
+    const cluster: Cluster = {
+      cp,
+      admin,
+      config,
+      webhookConfig,
+      webhook,
+      startWebhook: async () => (cluster.webhook = await startWebhook()),
+      namespace: async (name, meta = {}) => {
+        const ns = await createNamespaceWithDefaultServiceAccount(admin, name, meta.labels ? {labels: meta.labels} : {});
+        if (meta.annotations) await admin.patch<KubeObject>(`/api/v1/namespaces/${ns.metadata?.name ?? name}`, {metadata: {annotations: meta.annotations}});
+      },
+      stop: async () => {
+        await cluster.webhook.stop();
+        await cp.stop();
+        config.remove();
+        rmSync(tmp, {recursive: true, force: true});
+      },
+    };
+    return cluster;
+  } catch (error) {
+    await webhook?.stop();
+    await cp.stop();
+    config.remove();
+    rmSync(tmp, {recursive: true, force: true});
+    throw error;
+  }
+}
+
+export {eventually};
