@@ -96,6 +96,24 @@ function requestOf(
 }
 
 /**
+ * Pod authors are not trusted with what is injected: the image, volumes, privileges and mounts
+ * come from the cluster's config only. Annotations that look like per-pod settings of ours (our
+ * status annotation's prefix) are therefore ignored, and said to be, so nobody believes they work.
+ */
+function ignoredSettings(metadatas: readonly unknown[], statusAnnotation: string): string[] {
+  const slash = statusAnnotation.indexOf('/');
+  if (slash === -1) return [];
+  const prefix = statusAnnotation.slice(0, slash + 1);
+  const keys = new Set<string>();
+  for (const metadata of metadatas) {
+    const annotations = isObject(metadata) ? own(metadata, 'annotations') : undefined;
+    if (!isObject(annotations)) continue;
+    for (const key of Object.keys(annotations)) if (key.startsWith(prefix) && key !== statusAnnotation) keys.add(key);
+  }
+  return [...keys].map(key => `annotation ${JSON.stringify(key).slice(0, 120)} is ignored: what is injected is set by the injector's config only`);
+}
+
+/**
  * NSM's NSM_NAME: `$(POD_NAME)` for pods named by generateName (already unique), otherwise
  * `$(POD_NAME)-<suffix>`. NSM draws a random uuid; we derive the suffix from the seed so that one
  * request always gives one answer (reinvocation and retries agree, golden files are stable).
@@ -142,6 +160,7 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
   const already = ourContainersPresent(view.value, versioned);
   if (already !== undefined) return unchanged(input, skipped('already-injected'), [already]);
 
+  const ignored = ignoredSettings([templateMetadata, path.length === 0 ? undefined : metadata], config.statusAnnotation);
   const sriov = sriovPools(request.value, config.sriovTokenLabel);
   const result = injectPodTemplate(
     view.value,
@@ -156,6 +175,6 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
   return {
     object: setAt(object, path, result.template),
     decision: {outcome: 'injected', injected: result.injected, requestedBy: request.source},
-    warnings: [...sriov.warnings, ...result.warnings],
+    warnings: [...ignored, ...sriov.warnings, ...result.warnings],
   };
 }

@@ -16,6 +16,7 @@ export async function freePort(): Promise<number> {
 
 export interface RunningFunction {
   readonly url: string;
+  readonly pid: number;
   readonly output: () => string;
   stop(): Promise<void>;
 }
@@ -42,7 +43,7 @@ export async function startFunction(env: Record<string, string>): Promise<Runnin
     if (child.exitCode !== null) throw new Error(`function exited early:\n${output}`);
     try {
       const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) return {url, output: () => output, stop};
+      if (res.status === 200) return {url, pid: child.pid ?? 0, output: () => output, stop};
     } catch {
       // not listening yet
     }

@@ -30,10 +30,21 @@ function healthy(port: number, caPem: string): Promise<boolean> {
   });
 }
 
-export async function startWebhookProcess(options: {port: number; certs: TestCerts; env: Record<string, string>}): Promise<WebhookProcess> {
-  const certDir = mkdtempSync(join(tmpdir(), 'nsm-e2e-tls-'));
-  writeFileSync(join(certDir, 'tls.crt'), options.certs.certPem);
-  writeFileSync(join(certDir, 'tls.key'), options.certs.keyPem);
+export interface WebhookProcessOptions {
+  readonly port: number;
+  /** The serving certificate (written to a folder), or `certDir`: a folder already holding tls.crt and tls.key. */
+  readonly certs: TestCerts;
+  readonly certDir?: string;
+  readonly env: Record<string, string>;
+}
+
+export async function startWebhookProcess(options: WebhookProcessOptions): Promise<WebhookProcess & {readonly pid: number}> {
+  let certDir = options.certDir;
+  if (certDir === undefined) {
+    certDir = mkdtempSync(join(tmpdir(), 'nsm-e2e-tls-'));
+    writeFileSync(join(certDir, 'tls.crt'), options.certs.certPem);
+    writeFileSync(join(certDir, 'tls.key'), options.certs.keyPem);
+  }
   const child: ChildProcess = spawn(process.execPath, ['dist/functions/https/main.js'], {
     env: {...process.env, LOG_LEVEL: 'info', ...options.env, PORT: String(options.port), TLS_CERT_DIR: certDir, SHUTDOWN_GRACE_SECONDS: '2'},
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,6 +65,7 @@ export async function startWebhookProcess(options: {port: number; certs: TestCer
     if (child.exitCode !== null) throw new Error(`the webhook process exited early:\n${output}`);
     if (await healthy(options.port, options.certs.caPem)) {
       return {
+        pid: child.pid ?? 0,
         port: options.port,
         url: `https://127.0.0.1:${options.port}/mutate`,
         rawOutput: () => output,

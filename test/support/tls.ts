@@ -1,0 +1,85 @@
+/**
+ * Real certificates for TLS tests, made with the `openssl` CLI (node:crypto can't issue X.509
+ * certificates). P-256 keys keep each one to a few milliseconds. And a Secret volume laid out as the
+ * kubelet does it, with its atomic `..data` swap.
+ */
+import {execFileSync} from 'node:child_process';
+import {mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+
+export interface Pem {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The names the apiserver verifies for the webhook's Service (manifests/base/certificates.yaml). */
+export const SERVICE_DNS = 'nsm-sidecar-injector.nsm-sidecar-injector.svc';
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, {cwd, stdio: ['ignore', 'ignore', 'pipe']});
+}
+
+/** Issues certificates in a scratch folder; `remove()` deletes it. */
+export class TestPki {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'nsm-pki-'));
+  private serial = 0;
+
+  /** A self-signed CA (what cert-manager's CA Certificate is). */
+  ca(name: string): Pem {
+    const n = this.serial++;
+    openssl(
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-days', '2',
+        '-keyout', `ca${n}.key`, '-out', `ca${n}.crt`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+      this.dir,
+    );
+    return {cert: readFileSync(join(this.dir, `ca${n}.crt`), 'utf8'), key: readFileSync(join(this.dir, `ca${n}.key`), 'utf8')};
+  }
+
+  /** A serving certificate for `dnsNames`, signed by `ca` (what the serving Certificate is). */
+  leaf(ca: Pem, dnsNames: readonly string[] = [SERVICE_DNS]): Pem {
+    const n = this.serial++;
+    writeFileSync(join(this.dir, `ca${n}.crt`), ca.cert);
+    writeFileSync(join(this.dir, `ca${n}.key`), ca.key);
+    writeFileSync(join(this.dir, `leaf${n}.ext`), `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map(d => `DNS:${d}`).join(',')}\n`);
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${dnsNames[0] ?? 'leaf'}`, '-keyout', `leaf${n}.key`, '-out', `leaf${n}.csr`], this.dir);
+    openssl(['x509', '-req', '-in', `leaf${n}.csr`, '-CA', `ca${n}.crt`, '-CAkey', `ca${n}.key`, '-set_serial', String(1000 + n), '-days', '1', '-extfile', `leaf${n}.ext`, '-out', `leaf${n}.crt`], this.dir);
+    return {cert: readFileSync(join(this.dir, `leaf${n}.crt`), 'utf8'), key: readFileSync(join(this.dir, `leaf${n}.key`), 'utf8')};
+  }
+
+  remove(): void {
+    rmSync(this.dir, {recursive: true, force: true});
+  }
+}
+
+/** A Secret volume as the kubelet lays it out: timestamped folder, `..data` symlink, file symlinks. */
+export class FakeSecretVolume {
+  readonly dir = mkdtempSync(join(tmpdir(), 'nsm-secret-'));
+  private generation = 0;
+
+  constructor(files: Readonly<Record<string, string>>) {
+    symlinkSync(this.writeGeneration(files), join(this.dir, '..data'));
+    for (const name of Object.keys(files)) symlinkSync(`..data/${name}`, join(this.dir, name));
+  }
+
+  private writeGeneration(files: Readonly<Record<string, string>>): string {
+    const name = `..2026_11_28_18_00_${String(this.generation++).padStart(2, '0')}.${process.pid}`;
+    mkdirSync(join(this.dir, name));
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(this.dir, name, file), text);
+    return name;
+  }
+
+  /** The kubelet's atomic update: new folder, `..data_tmp` symlink renamed over `..data`. */
+  swap(files: Readonly<Record<string, string>>): void {
+    const name = this.writeGeneration(files);
+    symlinkSync(name, join(this.dir, '..data_tmp'));
+    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+  }
+
+  remove(): void {
+    rmSync(this.dir, {recursive: true, force: true});
+  }
+}
+
+/** The two files of a kubernetes.io/tls Secret. */
+export const tlsFiles = (pair: Pem, ca?: Pem): Record<string, string> => ({'tls.crt': pair.cert, 'tls.key': pair.key, ...(ca ? {'ca.crt': ca.cert} : {})});
