@@ -30,7 +30,7 @@ function configFor(name: string): VersionedConfig {
 
 /** Every object in a manifest stream, with kind: List unpacked. */
 function objectsOf(text: string): unknown[] {
-  return parseAllDocuments(text as string)
+  return parseAllDocuments(text)
     .map(d => d.toJS() as unknown)
     .filter(o => o !== null)
     .flatMap(o => ((o as {kind?: string}).kind === 'List' ? ((o as {items: unknown[]}).items ?? []) : [o]));

@@ -60,7 +60,7 @@ const podArb = fc.record(
 
 /** A workload around a pod template, of any injectable kind. */
 const objectArb = fc.tuple(fc.constantFrom(...INJECTABLE_KINDS), podArb, fc.boolean()).map(([kind, pod, onWorkload]) => {
-  if (kind === 'Pod') return {kind, object: pod as unknown};
+  if (kind === 'Pod') return {kind, object: pod};
   const {apiVersion: _a, kind: _k, ...template} = pod;
   const path = KIND_INFO[kind].templatePath;
   let object: unknown = template;
@@ -122,7 +122,7 @@ describe('properties', () => {
         const template = (o: unknown): Pod => {
           let node = o as Record<string, unknown>;
           for (const key of KIND_INFO[kind].templatePath) node = node[key] as Record<string, unknown>;
-          return node as Pod;
+          return node;
         };
         const before = template(object);
         const after = template(injected);

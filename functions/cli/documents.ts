@@ -24,19 +24,21 @@ export interface InjectedText {
   readonly reports: readonly DocumentReport[];
 }
 
+const text = (value: unknown, fallback: string): string => (typeof value === 'string' ? value : fallback);
+
 function describe(obj: unknown): string {
   if (!isObject(obj)) return 'document';
   const metadata = own(obj, 'metadata');
   const name = isObject(metadata) ? (own(metadata, 'name') ?? own(metadata, 'generateName')) : undefined;
-  return `${String(own(obj, 'kind') ?? 'object')}/${String(name ?? '(unnamed)')}`;
+  return `${text(own(obj, 'kind'), 'object')}/${text(name, '(unnamed)')}`;
 }
 
 /** The CLI has no admission request uid: the object's identity seeds generated values instead. */
 export function seedOf(obj: unknown): string {
   if (!isObject(obj)) return '';
   const metadata = own(obj, 'metadata');
-  const field = (key: string): string => (isObject(metadata) ? String(own(metadata, key) ?? '') : '');
-  return [own(obj, 'apiVersion'), own(obj, 'kind'), field('namespace'), field('name'), field('generateName')].map(String).join('/');
+  const field = (key: string): string => (isObject(metadata) ? text(own(metadata, key), '') : '');
+  return [text(own(obj, 'apiVersion'), ''), text(own(obj, 'kind'), ''), field('namespace'), field('name'), field('generateName')].join('/');
 }
 
 /**

@@ -7,7 +7,7 @@ import type {VersionedConfig} from './config';
 import {skipped, type Decision, type RequestSource} from './decision';
 import {ourContainersPresent, injectPodTemplate} from './inject-pod';
 import {isObject, own, type JsonObject} from './json';
-import {injectableKind, KIND_INFO, type GroupKind} from './kinds';
+import {injectableKind, KIND_INFO, type GroupKind, type InjectableKind} from './kinds';
 import {stableSuffix} from './names';
 import {podSecurityLevel, type NamespaceMeta} from './namespace';
 import {checkPodTemplate} from './pod-template';
@@ -123,18 +123,27 @@ function nsmName(metadata: JsonObject, seed: string): string {
   return typeof generateName === 'string' && generateName !== '' ? '$(POD_NAME)' : `$(POD_NAME)-${stableSuffix(seed)}`;
 }
 
+/** The object, its metadata and its pod template, or why there is nothing to look at. */
+type Located =
+  | {ok: true; kind: InjectableKind; object: JsonObject; metadata: JsonObject; path: readonly string[]; template: unknown}
+  | {ok: false; result: InjectionResult};
+
+function locate(input: InjectionInput): Located {
+  const kind = injectableKind(input.kind);
+  if (kind === undefined) return {ok: false, result: unchanged(input, skipped('unsupported-kind'))};
+  const {object} = input;
+  if (!isObject(object)) return {ok: false, result: unchanged(input, skipped('invalid-object'), ['the object is not a JSON object; nothing injected'])};
+  const metadata = own(object, 'metadata') ?? {};
+  if (!isObject(metadata)) return {ok: false, result: unchanged(input, skipped('invalid-object'), ['metadata is not an object; nothing injected'])};
+  const path = KIND_INFO[kind].templatePath;
+  return {ok: true, kind, object, metadata, path, template: path.length === 0 ? object : getAt(object, path)};
+}
+
 export function injectObject(input: InjectionInput, versioned: VersionedConfig): InjectionResult {
   const {config} = versioned;
-  const kind = injectableKind(input.kind);
-  if (kind === undefined) return unchanged(input, skipped('unsupported-kind'));
-  const {object} = input;
-  if (!isObject(object)) return unchanged(input, skipped('invalid-object'), ['the object is not a JSON object; nothing injected']);
-  const metadata = own(object, 'metadata') ?? {};
-  if (!isObject(metadata)) return unchanged(input, skipped('invalid-object'), ['metadata is not an object; nothing injected']);
-
-  const path = KIND_INFO[kind].templatePath;
-  const pathName = path.join('.');
-  const template = path.length === 0 ? object : getAt(object, path);
+  const located = locate(input);
+  if (!located.ok) return located.result;
+  const {kind, object, metadata, path, template} = located;
 
   const templateMetadata = isObject(template) ? own(template, 'metadata') : undefined;
   // Checked before the request: a pod created from an injected template carries our mark, and
@@ -155,7 +164,7 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
     ]);
   }
 
-  const view = checkPodTemplate(template, pathName);
+  const view = checkPodTemplate(template, path.join('.'));
   if (!view.ok) return unchanged(input, skipped('invalid-object'), [`${view.problem}; nothing injected`]);
   const already = ourContainersPresent(view.value, versioned);
   if (already !== undefined) return unchanged(input, skipped('already-injected'), [already]);

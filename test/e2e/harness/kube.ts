@@ -254,5 +254,5 @@ export function isStatus(err: unknown, statusCode: number): err is KubeApiError 
 
 function asStatus(value: unknown): KubeStatus | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  return (value as { kind?: unknown }).kind === 'Status' ? (value as KubeStatus) : undefined;
+  return (value as { kind?: unknown }).kind === 'Status' ? (value) : undefined;
 }

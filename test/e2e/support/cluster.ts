@@ -47,7 +47,7 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
     }
     await new Promise(r => setTimeout(r, 200));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
