@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+  // The end-to-end and soak suites have their own configs (jest.e2e.config.js, jest.soak.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/soak/'],
   setupFiles: ['<rootDir>/test/support/quiet.ts'],
   transform: {'^.+\\.ts$': ['ts-jest', {tsconfig: 'tsconfig.json'}]},
 };

@@ -1,0 +1,171 @@
+/**
+ * The webhook over HTTPS on plain `node:https`, for the deployment profile: the same framework-free
+ * handler functions-framework serves (http/handler.ts), with what an endpoint the kube-apiserver
+ * calls directly needs and functions-framework doesn't give: TLS with a certificate that can be
+ * replaced while running, a body ceiling enforced while reading, tight timeouts, and a drain.
+ */
+import type {IncomingMessage, ServerResponse} from 'node:http';
+import {createServer, type Server} from 'node:https';
+import {errorAnswer, JSON_TYPE, type HttpAnswer} from '../http/errors';
+import {MAX_BODY_BYTES, type Handler} from '../http/handler';
+import type {Logger} from '../ops/log';
+import {readBody} from './body';
+import {secureContextOptions, type KeyPair} from './certificates';
+
+export const TIMEOUTS = {
+  /** A client gets 10 s to send its headers: a slow-header client can't hold a connection open. */
+  headersMs: 10_000,
+  /** And 30 s for the whole request: the apiserver itself never waits longer than 30 s. */
+  requestMs: 30_000,
+  /**
+   * Idle keep-alive connections are kept 120 s, longer than the apiserver's client keeps them
+   * (90 s). Closing first would race the client reusing the connection for its next POST, which Go
+   * does not retry: that review would fail (and, with failurePolicy Ignore, go uninjected).
+   */
+  keepAliveMs: 120_000,
+};
+
+export interface WebhookServerOptions {
+  readonly handle: Handler;
+  readonly logger: Logger;
+  readonly pair: KeyPair;
+  readonly maxBodyBytes?: number;
+}
+
+export interface WebhookServer {
+  readonly server: Server;
+  /** New connections use this pair; connections already open keep the one they negotiated. */
+  setCertificate(pair: KeyPair): void;
+  /**
+   * Stops accepting connections and lets requests in flight finish; connections close as their
+   * responses end. Resolves true once the last connection is gone, or false when `graceMs` ran out
+   * first (the remaining connections are then cut).
+   */
+  drain(graceMs: number): Promise<boolean>;
+}
+
+/** The path without the query: the apiserver calls `/mutate?timeout=5s`. */
+export function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const query = raw.indexOf('?');
+  return query === -1 ? raw : raw.slice(0, query);
+}
+
+/**
+ * After refusing a body we answer and close, but not at once. Node closes a `Connection: close`
+ * connection as soon as the answer is written; if the client is still sending its body, unread
+ * bytes are left in our receive buffer, and closing then makes the kernel send a TCP reset, which
+ * can wipe the 413 from the client's buffer before it is read (the reason nginx has
+ * `lingering_close`). So: half-close (our answer, then FIN), read and drop, never keep, what still
+ * arrives for at most `ms` or `bytes`, then close. A client that read the answer stops sending and
+ * closes its side first.
+ */
+export const LINGER = {ms: 2_000, bytes: 4 * 1024 * 1024};
+
+function closeAfterLinger(req: IncomingMessage): void {
+  const socket = req.socket;
+  const close = (): void => {
+    socket.destroy();
+  };
+  // destroySoon() is what node's HTTP server calls on this socket once the response is written.
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(close, LINGER.ms);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    let dropped = 0;
+    req.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > LINGER.bytes) close();
+    });
+    req.resume();
+  };
+}
+
+const internalError = (): HttpAnswer => ({
+  status: 500,
+  headers: {'content-type': JSON_TYPE},
+  body: JSON.stringify({error: {code: 'internal', message: 'the server failed to answer this request'}}),
+});
+
+export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
+  const {handle, logger} = options;
+  const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  let draining = false;
+
+  const send = (res: ServerResponse, answer: HttpAnswer, close: boolean): void => {
+    const headers: Record<string, string> = {...answer.headers, 'content-length': String(Buffer.byteLength(answer.body))};
+    // `Connection: close` makes node close the socket once this response is written.
+    if (close) headers['connection'] = 'close';
+    res.writeHead(answer.status, headers);
+    res.end(answer.body);
+  };
+
+  const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = pathOf(req.url);
+    const body = await readBody(req, limit);
+    if (!body.ok) {
+      if (body.reason === 'aborted') {
+        res.destroy();
+        return;
+      }
+      // Answer now and close: the rest of the body is never kept.
+      logger.log('warn', 'request body over the limit; refused', {path, limit, declared: body.declared, received: body.received});
+      const size = body.declared !== undefined ? `${body.declared} bytes` : `over ${limit} bytes (${body.received} read)`;
+      closeAfterLinger(req);
+      send(res, errorAnswer('body-too-large', `request body is ${size}; the limit is ${limit}`), true);
+      return;
+    }
+    let answer: HttpAnswer;
+    try {
+      answer = await handle({method: req.method ?? 'GET', path, body: {bytes: body.bytes}});
+    } catch (error) {
+      logger.log('error', 'request failed', {path, error: String(error)});
+      answer = internalError();
+    }
+    send(res, answer, draining);
+  };
+
+  const server = createServer(
+    {
+      ...secureContextOptions(options.pair),
+      headersTimeout: TIMEOUTS.headersMs,
+      requestTimeout: TIMEOUTS.requestMs,
+      keepAliveTimeout: TIMEOUTS.keepAliveMs,
+    },
+    (req, res) => void onRequest(req, res),
+  );
+
+  // `Expect: 100-continue` (curl sends it for large bodies): refuse an oversized body before the
+  // client sends it, otherwise invite it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const header = req.headers['content-length'];
+    if (header === undefined || !/^\d+$/.test(header) || Number(header) <= limit) res.writeContinue();
+    void onRequest(req, res);
+  });
+
+  // Failed handshakes (TLS 1.1 clients, port scanners, the kubelet's TCP probes) are not our errors.
+  server.on('tlsClientError', error => logger.log('debug', 'TLS handshake failed', {error: error.message}));
+
+  return {
+    server,
+    setCertificate: pair => server.setSecureContext(secureContextOptions(pair)),
+    drain: graceMs =>
+      new Promise<boolean>(resolve => {
+        draining = true;
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve(false);
+        }, graceMs);
+        timer.unref();
+        // close(): no new connections; resolves once every open connection has closed. Idle
+        // keep-alive connections are closed now; busy ones after their response (`draining`
+        // makes it carry `Connection: close`).
+        server.close(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

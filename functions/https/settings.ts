@@ -1,0 +1,46 @@
+/**
+ * The HTTPS entry point's settings, read from an environment (main.ts passes process.env). The
+ * injection's own settings (INJECTOR_CONFIG, LOG_LEVEL) stay with createRuntime.
+ *
+ *   PORT                     port to listen on (8443)
+ *   TLS_CERT_DIR             folder holding tls.crt and tls.key: the cert-manager Secret's mount
+ *                            (/etc/nsm-sidecar-injector/tls)
+ *   SHUTDOWN_DELAY_SECONDS   on SIGTERM, keep serving this long before closing the listener (0)
+ *   SHUTDOWN_GRACE_SECONDS   then wait at most this long for in-flight requests (15)
+ *   TLS_RELOAD_POLL_SECONDS  safety-net re-read of the certificate folder (30)
+ */
+
+export interface HttpsSettings {
+  readonly port: number;
+  readonly certDir: string;
+  readonly shutdownDelayMs: number;
+  readonly shutdownGraceMs: number;
+  readonly certPollMs: number;
+}
+
+export const DEFAULT_CERT_DIR = '/etc/nsm-sidecar-injector/tls';
+
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback * 1000;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number of seconds >= 0, not ${JSON.stringify(raw)}`);
+  return Math.round(value * 1000);
+}
+
+/** Throws with a message naming the bad variable; main.ts turns that into exit code 1. */
+export function readSettings(env: NodeJS.ProcessEnv): HttpsSettings {
+  const rawPort = env['PORT'];
+  const port = rawPort === undefined || rawPort === '' ? 8443 : Number(rawPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not ${JSON.stringify(rawPort)}`);
+  const certPollMs = seconds(env, 'TLS_RELOAD_POLL_SECONDS', 30);
+  if (certPollMs === 0) throw new Error('TLS_RELOAD_POLL_SECONDS must be above 0');
+  const certDir = env['TLS_CERT_DIR'];
+  return {
+    port,
+    certDir: certDir === undefined || certDir === '' ? DEFAULT_CERT_DIR : certDir,
+    shutdownDelayMs: seconds(env, 'SHUTDOWN_DELAY_SECONDS', 0),
+    shutdownGraceMs: seconds(env, 'SHUTDOWN_GRACE_SECONDS', 15),
+    certPollMs,
+  };
+}

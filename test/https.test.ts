@@ -1,0 +1,344 @@
+/**
+ * The deployment profile's HTTPS entry point (`node dist/functions/https/main.js`) as a process,
+ * with real certificates made for the test: what the apiserver sees of it, certificate renewal
+ * without a restart, and a drain on SIGTERM.
+ *
+ * Every child runs with NODE_OPTIONS=--tls-min-v1.0, which lowers node's own default TLS floor: a
+ * TLS 1.1 refusal then proves the server's explicit minimum, not node's default.
+ */
+import {spawn, type ChildProcess} from 'node:child_process';
+import {once} from 'node:events';
+import {request} from 'node:https';
+import {connect, createServer as createTlsServer, type TLSSocket} from 'node:tls';
+import {MAX_BODY_BYTES} from '../functions/http/handler';
+import {annotatedPod, decodePatch, review} from './support/fixtures';
+import {FakeSecretVolume, SERVICE_DNS, TestPki, tlsFiles, type Pem} from './support/tls';
+
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Settles with `promise`, or rejects after `ms` (a hung child must fail the test, not hang it). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    promise.then(
+      value => (clearTimeout(timer), resolve(value)),
+      (error: unknown) => (clearTimeout(timer), reject(error instanceof Error ? error : new Error(String(error)))),
+    );
+  });
+}
+
+interface Server {
+  readonly port: number;
+  readonly proc: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Every child started, so that afterAll kills whatever a failed test left running. */
+const started = new Set<Server>();
+afterAll(async () => Promise.all([...started].map(s => s.stop())));
+
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const proc = spawn(process.execPath, ['dist/functions/https/main.js'], {
+    env: {...process.env, PORT: '0', LOG_LEVEL: 'info', NODE_OPTIONS: '--tls-min-v1.0', TLS_RELOAD_POLL_SECONDS: '60', ...env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>(resolve => proc.once('exit', code => resolve(code)));
+  let port: number | undefined;
+  await eventually(() => {
+    if (proc.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+    const line = output.split('\n').find(l => l.includes('"HTTPS server listening"'));
+    if (line !== undefined) port = (JSON.parse(line) as {port: number}).port;
+    return port !== undefined;
+  }, 'the server to listen');
+  const server: Server = {
+    port: port as number,
+    proc,
+    exited,
+    output: () => output,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+  started.add(server);
+  return server;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** One HTTPS request on a fresh connection, trusting only `ca`, verifying the Service's DNS name. */
+function call(port: number, ca: string, options: {method?: string; path?: string; body?: string} = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const body = options.body === undefined ? undefined : Buffer.from(options.body);
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        ca,
+        servername: SERVICE_DNS,
+        agent: false,
+        method: options.method ?? 'GET',
+        path: options.path ?? '/healthz',
+        headers: body ? {'content-type': 'application/json', 'content-length': body.length} : {},
+      },
+      res => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: text}));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const trusts = async (port: number, ca: Pem): Promise<boolean> => {
+  try {
+    return (await call(port, ca.cert)).status === 200;
+  } catch {
+    return false;
+  }
+};
+
+/** A raw TLS connection, for writing HTTP by hand (partial bodies, huge claims, slow uploads). */
+async function rawConnection(port: number, ca: string): Promise<{socket: TLSSocket; received: () => string; closed: Promise<void>}> {
+  const socket = connect({host: '127.0.0.1', port, ca, servername: SERVICE_DNS});
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString()));
+  socket.on('error', () => {}); // a reset after the answer is expected in some tests
+  const closed = new Promise<void>(resolve => socket.once('close', () => resolve()));
+  await once(socket, 'secureConnect');
+  return {socket, received: () => text, closed};
+}
+
+function parseResponse(text: string): {status: number; headers: string; body: string} {
+  const split = text.indexOf('\r\n\r\n');
+  const head = split === -1 ? text : text.slice(0, split);
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+  return {status, headers: head.toLowerCase(), body: split === -1 ? '' : text.slice(split + 4)};
+}
+
+/** Tries a handshake offering TLS 1.0/1.1 only (and ciphers old enough for them). */
+function oldClientHandshake(port: number, ca: string): Promise<string> {
+  return new Promise(resolve => {
+    const socket = connect({host: '127.0.0.1', port, ca, servername: SERVICE_DNS, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0'}, () => {
+      resolve(`connected with ${socket.getProtocol() ?? '?'}`);
+      socket.end();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+const pki = new TestPki();
+afterAll(() => pki.remove());
+
+describe('HTTPS entry point', () => {
+  const ca1 = pki.ca('test CA one');
+  const ca2 = pki.ca('test CA two');
+  const ca3 = pki.ca('test CA three');
+  const serving1 = pki.leaf(ca1);
+  const volume = new FakeSecretVolume(tlsFiles(serving1, ca1));
+  let server: Server;
+
+  beforeAll(async () => (server = await startServer({TLS_CERT_DIR: volume.dir})), 20_000);
+  afterAll(async () => {
+    await server?.stop();
+    volume.remove();
+  });
+
+  it('answers an AdmissionReview at the path the apiserver calls, for the Service name', async () => {
+    const sent = review(annotatedPod());
+    const reply = await call(server.port, ca1.cert, {method: 'POST', path: '/mutate?timeout=5s', body: JSON.stringify(sent)});
+    expect(reply.status).toBe(200);
+    const answer = JSON.parse(reply.body) as {kind: string; response: {uid: string; allowed: boolean; patch?: string}};
+    expect(answer.kind).toBe('AdmissionReview');
+    expect(answer.response.uid).toBe(sent.request.uid);
+    expect(answer.response.allowed).toBe(true);
+    expect(decodePatch(answer.response.patch).length).toBeGreaterThan(0);
+    expect((await call(server.port, ca1.cert, {path: '/readyz'})).status).toBe(200);
+  });
+
+  it('refuses TLS below 1.2 (and the test client can speak TLS 1.1 to a server that allows it)', async () => {
+    const permissive = createTlsServer({...serving1, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0'}, socket => socket.end());
+    permissive.on('tlsClientError', () => {});
+    permissive.listen(0, '127.0.0.1');
+    await once(permissive, 'listening');
+    const address = permissive.address();
+    const control = await oldClientHandshake(typeof address === 'object' && address !== null ? address.port : 0, ca1.cert);
+    permissive.close();
+    expect(control).toBe('connected with TLSv1.1');
+
+    expect(await oldClientHandshake(server.port, ca1.cert)).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+  });
+
+  it('answers 413 to a Content-Length over the limit without waiting for the body', async () => {
+    const {socket, received, closed} = await rawConnection(server.port, ca1.cert);
+    socket.write(`POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY_BYTES + 1}\r\n\r\n`);
+    socket.write(`{"apiVersion":"${'x'.repeat(1024)}`); // a sliver of the promised 6 MiB
+    await within(closed, 5_000, 'the 413 and the close');
+    const response = parseResponse(received());
+    expect(response.status).toBe(413);
+    expect(response.headers).toContain('connection: close');
+    expect(JSON.parse(response.body)).toMatchObject({error: {code: 'body-too-large'}});
+  });
+
+  it('stops reading a streamed (chunked) body at the limit and answers 413 while the client is still sending', async () => {
+    const {socket, received, closed} = await rawConnection(server.port, ca1.cert);
+    let gone = false;
+    void closed.then(() => (gone = true));
+    socket.write(`POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const cap = 3 * MAX_BODY_BYTES; // a server that buffers until the end of the body never answers before this
+    let sent = 0;
+    while (received() === '' && !gone && sent < cap) {
+      const flowing = socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]));
+      sent += chunk.length;
+      // Blocked: wait for room, the answer, or the close (a write failing once the server has
+      // answered and closed is expected: `once` rejects on the socket's 'error').
+      if (!flowing) await Promise.race([once(socket, 'drain').catch(() => {}), closed, eventually(() => received() !== '', 'an answer', 5_000).catch(() => {})]);
+    }
+    // The terminating chunk was never sent: an answer now can only come from the limit.
+    await eventually(() => parseResponse(received()).body.length > 0, 'the whole 413');
+    expect(parseResponse(received()).status).toBe(413);
+    expect(sent).toBeGreaterThan(MAX_BODY_BYTES / 2);
+    expect(sent).toBeLessThan(cap);
+    socket.destroy();
+  }, 20_000);
+
+  it('serves a certificate from a new CA after a kubelet-style ..data swap, without a restart', async () => {
+    expect(await trusts(server.port, ca2)).toBe(false);
+    volume.swap(tlsFiles(pki.leaf(ca2), ca2));
+    // Only fs.watch can be this quick: the safety-net poll is set to 60 s here.
+    await eventually(() => trusts(server.port, ca2), 'a client trusting only the new CA to connect', 5_000);
+    expect(await trusts(server.port, ca1)).toBe(false);
+    expect(server.output()).toContain('"TLS certificate reloaded"');
+    expect(server.proc.exitCode).toBeNull();
+    // The reloaded context kept the TLS floor.
+    expect(await oldClientHandshake(server.port, ca2.cert)).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+  });
+
+  it('keeps the certificate in use when the new pair is invalid', async () => {
+    volume.swap(tlsFiles(pki.leaf(ca2), ca2));
+    await eventually(() => trusts(server.port, ca2), 'a good CA two certificate to be in use');
+    const other = pki.leaf(ca3);
+    const mismatched = {cert: other.cert, key: pki.leaf(ca3).key};
+    volume.swap(tlsFiles(mismatched));
+    await eventually(() => server.output().includes('is not the key of the certificate'), 'the mismatched pair to be rejected', 5_000);
+    volume.swap({'tls.crt': 'not a certificate\n', 'tls.key': other.key});
+    await eventually(() => server.output().includes('invalid certificate or key'), 'the garbage pair to be rejected', 5_000);
+    expect(await trusts(server.port, ca2)).toBe(true);
+    expect(await trusts(server.port, ca3)).toBe(false);
+    expect(server.output()).toContain('"TLS certificate rejected; the previous one stays in use"');
+  });
+
+  it('exits with an error when the folder holds no valid certificate at start', async () => {
+    const empty = new FakeSecretVolume({'tls.crt': serving1.cert, 'tls.key': pki.leaf(ca1).key});
+    try {
+      const proc = spawn(process.execPath, ['dist/functions/https/main.js'], {env: {...process.env, PORT: '0', LOG_LEVEL: 'info', TLS_CERT_DIR: empty.dir}, stdio: ['ignore', 'pipe', 'pipe']});
+      let output = '';
+      proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      const [code] = (await within(once(proc, 'exit'), 5_000, 'the server to give up')) as [number | null];
+      expect(code).toBe(1);
+      expect(output).toContain('"no valid TLS certificate"');
+    } finally {
+      empty.remove();
+    }
+  });
+});
+
+describe('HTTPS entry point on SIGTERM', () => {
+  const ca = pki.ca('drain CA');
+  const volume = new FakeSecretVolume(tlsFiles(pki.leaf(ca)));
+  afterAll(() => volume.remove());
+
+  /** Sends the headers and half the body of a review, leaving the request in flight. */
+  async function halfSentReview(port: number): Promise<{finish: () => void; received: () => string; closed: Promise<void>; uid: string}> {
+    const sent = review(annotatedPod());
+    const body = Buffer.from(JSON.stringify(sent));
+    const half = Math.floor(body.length / 2);
+    const {socket, received, closed} = await rawConnection(port, ca.cert);
+    socket.write(`POST /mutate?timeout=5s HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body.subarray(0, half));
+    return {finish: () => socket.write(body.subarray(half)), received, closed, uid: sent.request.uid};
+  }
+
+  it('stops accepting connections, lets the request in flight complete, then exits 0', async () => {
+    const server = await startServer({TLS_CERT_DIR: volume.dir, SHUTDOWN_DELAY_SECONDS: '0', SHUTDOWN_GRACE_SECONDS: '10'});
+    try {
+      const slow = await halfSentReview(server.port);
+      await sleep(200); // the server is now reading that body
+      server.proc.kill('SIGTERM');
+      await eventually(() => server.output().includes('"stopping"'), 'the server to start stopping');
+      // New connections are refused while the old request is still open.
+      await eventually(async () => {
+        try {
+          await call(server.port, ca.cert);
+          return false;
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+        }
+      }, 'the listener to close');
+      expect(server.proc.exitCode).toBeNull();
+
+      slow.finish();
+      await within(slow.closed, 5_000, 'the answer'); // the server closes the connection after answering
+      const response = parseResponse(slow.received());
+      expect(response.status).toBe(200);
+      expect(response.headers).toContain('connection: close');
+      expect(JSON.parse(response.body)).toMatchObject({kind: 'AdmissionReview', response: {uid: slow.uid, allowed: true}});
+      expect(await within(server.exited, 10_000, 'the server to exit')).toBe(0);
+      expect(server.output()).toContain('"stopped"');
+    } finally {
+      await server.stop();
+    }
+  }, 20_000);
+
+  it('keeps serving for SHUTDOWN_DELAY_SECONDS after SIGTERM (while the endpoint is being removed)', async () => {
+    const server = await startServer({TLS_CERT_DIR: volume.dir, SHUTDOWN_DELAY_SECONDS: '1', SHUTDOWN_GRACE_SECONDS: '5'});
+    try {
+      server.proc.kill('SIGTERM');
+      await eventually(() => server.output().includes('"stopping"'), 'the server to start stopping');
+      expect((await call(server.port, ca.cert)).status).toBe(200);
+      expect(await within(server.exited, 10_000, 'the server to exit')).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  }, 20_000);
+
+  it('gives up on a request that never completes after SHUTDOWN_GRACE_SECONDS and exits 1', async () => {
+    const server = await startServer({TLS_CERT_DIR: volume.dir, SHUTDOWN_DELAY_SECONDS: '0', SHUTDOWN_GRACE_SECONDS: '1'});
+    try {
+      const stuck = await halfSentReview(server.port);
+      await sleep(200);
+      const signalled = Date.now();
+      server.proc.kill('SIGTERM');
+      expect(await within(server.exited, 5_000, 'the grace period to end')).toBe(1);
+      expect(Date.now() - signalled).toBeLessThan(5_000);
+      await within(stuck.closed, 2_000, 'the stuck connection to be cut');
+      expect(stuck.received()).toBe('');
+    } finally {
+      await server.stop();
+    }
+  }, 20_000);
+});
