@@ -8,9 +8,10 @@
  * missed), and swap the config only if the new one is valid. A bad update is logged and the last
  * good config stays in force.
  */
-import {existsSync, readFileSync, statSync, watch, type FSWatcher} from 'node:fs';
+import {existsSync, readFileSync, statSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
 import type {VersionedConfig} from '../core/config';
+import {watchFolder, type FolderWatch} from '../ops/folder-watch';
 import type {Logger} from '../ops/log';
 import {parseConfig} from './parse';
 
@@ -53,9 +54,7 @@ export class ConfigSource {
   private current: VersionedConfig | undefined;
   private lastText: string | undefined;
   private lastResult: LoadResult | undefined;
-  private watcher: FSWatcher | undefined;
-  private poll: NodeJS.Timeout | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  private watcher: FolderWatch | undefined;
 
   constructor(private readonly options: ConfigSourceOptions) {}
 
@@ -109,37 +108,22 @@ export class ConfigSource {
     onLoad?.(result);
   }
 
-  /** Starts watching the file's folder; events are coalesced because one swap fires several. */
+  /** Follows the file's folder (see ops/folder-watch.ts); `..data` is the kubelet's atomic swap. */
   watch(): void {
-    if (this.watcher !== undefined) return;
-    const folder = dirname(this.options.path);
     const file = basename(this.options.path);
-    const schedule = (): void => {
-      if (this.debounce !== undefined) clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => {
-        this.debounce = undefined;
-        this.load();
-      }, 50);
-      this.debounce.unref();
-    };
-    try {
-      this.watcher = watch(folder, (_event, name) => {
-        // `..data` is the kubelet's atomic swap; the file itself for a plain file edited in place.
-        if (name === null || name === file || name.startsWith('..')) schedule();
-      });
-      this.watcher.unref();
-      this.watcher.on('error', error => this.options.logger.log('warn', 'config watch failed; polling only', {error: String(error)}));
-    } catch (error) {
-      this.options.logger.log('warn', 'config watch unavailable; polling only', {path: folder, error: String(error)});
-    }
-    this.poll = setInterval(() => this.load(), this.options.pollMs ?? 10_000);
-    this.poll.unref();
+    this.watcher ??= watchFolder({
+      dir: dirname(this.options.path),
+      reload: () => void this.load(),
+      pollMs: this.options.pollMs ?? 10_000,
+      debounceMs: 50,
+      what: 'config',
+      logger: this.options.logger,
+      relevant: name => name === null || name === file || name.startsWith('..'),
+    });
   }
 
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
-    if (this.poll !== undefined) clearInterval(this.poll);
-    if (this.debounce !== undefined) clearTimeout(this.debounce);
   }
 }

@@ -11,9 +11,10 @@
  * expires, one with no certificate does not.
  */
 import {createPrivateKey, X509Certificate} from 'node:crypto';
-import {existsSync, readFileSync, realpathSync, watch, type FSWatcher} from 'node:fs';
+import {existsSync, readFileSync, realpathSync} from 'node:fs';
 import {join} from 'node:path';
 import {createSecureContext, type SecureContextOptions} from 'node:tls';
+import {watchFolder, type FolderWatch} from '../ops/folder-watch';
 import type {Logger} from '../ops/log';
 
 export const CERT_FILE = 'tls.crt';
@@ -87,9 +88,7 @@ export interface CertificateFolderOptions {
 export class CertificateFolder {
   private current: KeyPair | undefined;
   private lastRejected: string | undefined;
-  private watcher: FSWatcher | undefined;
-  private poll: NodeJS.Timeout | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  private watcher: FolderWatch | undefined;
 
   constructor(private readonly options: CertificateFolderOptions) {}
 
@@ -127,33 +126,20 @@ export class CertificateFolder {
     return result;
   }
 
-  /** Watches the folder (one swap fires several events, so they are coalesced) and polls as a safety net. */
+  /** Follows the folder (see ops/folder-watch.ts): a new valid pair goes to `onChange`. */
   watch(): void {
-    if (this.watcher !== undefined || this.poll !== undefined) return;
-    const schedule = (): void => {
-      if (this.debounce !== undefined) clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => {
-        this.debounce = undefined;
-        this.load();
-      }, 100);
-      this.debounce.unref();
-    };
-    try {
-      this.watcher = watch(this.options.dir, schedule);
-      this.watcher.unref();
-      this.watcher.on('error', error => this.options.logger.log('warn', 'TLS folder watch failed; polling only', {error: String(error)}));
-    } catch (error) {
-      this.options.logger.log('warn', 'TLS folder watch unavailable; polling only', {dir: this.options.dir, error: String(error)});
-    }
-    this.poll = setInterval(() => this.load(), this.options.pollMs ?? 30_000);
-    this.poll.unref();
+    this.watcher ??= watchFolder({
+      dir: this.options.dir,
+      reload: () => void this.load(),
+      pollMs: this.options.pollMs ?? 30_000,
+      debounceMs: 100,
+      what: 'TLS',
+      logger: this.options.logger,
+    });
   }
 
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
-    if (this.poll !== undefined) clearInterval(this.poll);
-    this.poll = undefined;
-    if (this.debounce !== undefined) clearTimeout(this.debounce);
   }
 }
