@@ -1,24 +1,36 @@
 /**
  * Wiring shared by every entry point (functions-framework in index.ts, the HTTPS server, tests):
  * read settings from the environment once, load and watch the config, build the handler.
- * This is the only module that reads `process.env`.
+ * The injection's settings are read here and nowhere else (the HTTPS entry point reads only its own:
+ * PORT, TLS_CERT_DIR and the shutdown timings, in https/settings.ts).
  */
 import {existsSync} from 'node:fs';
 import {ConfigSource, resolveConfigPath} from './config/source';
 import {ApiNamespaceSource, IN_CLUSTER_CA, IN_CLUSTER_TOKEN} from './kube/namespaces';
 import {createHandler, type Handler} from './http/handler';
+import {auditSettings, sinkForLogs} from './ops/audit-settings';
+import {createAuditTrail, type AuditTrail} from './ops/audit-trail';
 import {jsonLogger, parseLogLevel, type Logger} from './ops/log';
+import {createMetrics, type InjectorMetrics} from './ops/metrics';
+import {injectorVersion} from './ops/version';
 
 export interface Runtime {
   readonly handle: Handler;
   readonly config: ConfigSource;
   readonly logger: Logger;
+  /** This runtime's own metrics registry (served at GET /metrics). */
+  readonly metrics: InjectorMetrics;
+  /** The audit event queue, when K_SINK is set. */
+  readonly audit: AuditTrail | undefined;
   close(): void;
 }
 
 export interface RuntimeOptions {
   readonly env?: NodeJS.ProcessEnv;
+  /** Replaces the JSON logger (then LOG_LEVEL is not read). */
   readonly logger?: Logger;
+  /** Where the JSON logger writes its lines (default stdout); LOG_LEVEL still applies. */
+  readonly logWrite?: (line: string) => void;
   /** Watch the config file for changes (default true). */
   readonly watch?: boolean;
 }
@@ -51,25 +63,47 @@ function namespaceSource(env: NodeJS.ProcessEnv, logger: Logger): ApiNamespaceSo
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const env = options.env ?? process.env;
-  const logger = options.logger ?? jsonLogger(parseLogLevel(env['LOG_LEVEL']));
-  const config = new ConfigSource({path: resolveConfigPath(env['INJECTOR_CONFIG']), logger});
+  const logger = options.logger ?? jsonLogger(parseLogLevel(env['LOG_LEVEL']), options.logWrite);
+  const version = injectorVersion();
+  const metrics = createMetrics(version);
+  const config = new ConfigSource({path: resolveConfigPath(env['INJECTOR_CONFIG']), logger, onLoad: result => metrics.configLoad(result)});
   const first = config.load();
   if (options.watch ?? true) config.watch();
   const namespaces = namespaceSource(env, logger);
+  const settings = auditSettings(env, logger);
+  const audit = settings === undefined ? undefined : createAuditTrail(settings, {logger, onResult: result => metrics.cloudEvent(result)});
+  if (audit !== undefined) metrics.watchQueue(() => audit.length);
   logger.log(first.ok ? 'info' : 'error', 'nsm-sidecar-injector started', {
+    version,
     configPath: config.path,
     configHash: first.ok ? first.value.hash : undefined,
     configErrors: first.ok ? undefined : first.errors,
     namespaceLookup: namespaces !== undefined,
+    auditSink: settings === undefined ? undefined : sinkForLogs(settings.sink),
+    auditEventMode: settings?.mode,
+    auditEventSource: settings?.source,
   });
-  const handle = createHandler({config: () => config.get(), logger, namespaces});
+  const handle = createHandler({
+    config: () => config.get(),
+    logger,
+    namespaces,
+    onDecision: record => {
+      metrics.decision(record);
+      audit?.record(record);
+    },
+    onRefusal: code => metrics.refusal(code),
+    metrics: () => metrics.page(),
+  });
   return {
     handle,
     config,
     logger,
+    metrics,
+    audit,
     close: () => {
       config.close();
       namespaces?.close();
+      audit?.close();
     },
   };
 }

@@ -39,6 +39,7 @@ const refusals: Case[] = [
   {name: 'GET on /mutate', method: 'get', path: '/mutate', status: 405, code: 'method-not-allowed', message: /POST/},
   {name: 'PUT on /', method: 'put', path: '/', body: {}, status: 405, code: 'method-not-allowed'},
   {name: 'POST on /healthz', path: '/healthz', body: {}, status: 405, code: 'method-not-allowed'},
+  {name: 'POST on /metrics', path: '/metrics', body: {}, status: 405, code: 'method-not-allowed', message: /GET/},
   {name: 'an unknown path', path: '/nope', body: {}, status: 404, code: 'not-found', message: /\/nope/},
 ];
 

@@ -226,6 +226,12 @@ describe('HTTPS entry point', () => {
     socket.destroy();
   }, 20_000);
 
+  it('counts the two 413s above in the refusals metric (they are answered before the handler)', async () => {
+    const metrics = await call(server.port, ca1.cert, {path: '/metrics'});
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^nsm_injector_refusals_total\{code="body-too-large"\} 2$/m);
+  });
+
   it('serves a certificate from a new CA after a kubelet-style ..data swap, without a restart', async () => {
     expect(await trusts(server.port, ca2)).toBe(false);
     volume.swap(tlsFiles(pki.leaf(ca2), ca2));

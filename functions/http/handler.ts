@@ -6,14 +6,16 @@
  *   POST /mutate, POST /   AdmissionReview -> AdmissionReview (never 5xx for bad input)
  *   GET  /healthz          200 while a valid config is loaded
  *   GET  /readyz           same check: ready to answer reviews
+ *   GET  /metrics          Prometheus text format, when the deps provide metrics
  */
 import type {VersionedConfig} from '../core/config';
 import type {Decision} from '../core/decision';
 import {mayMutate, mutateReview} from '../admission/mutate';
-import type {NamespaceSource} from '../kube/namespaces';
+import type {NamespaceLookup, NamespaceSource} from '../kube/namespaces';
 import {checkReview, type AdmissionReviewRequest} from '../admission/review';
+import {logDecision} from '../ops/decision-log';
 import type {Logger} from '../ops/log';
-import {errorAnswer, JSON_TYPE, type HttpAnswer} from './errors';
+import {errorAnswer, JSON_TYPE, type ErrorCode, type HttpAnswer} from './errors';
 
 /**
  * The largest review we read. The apiserver refuses objects over 3 MiB, and a CREATE review carries
@@ -30,20 +32,39 @@ export interface HttpRequest {
   readonly body: RequestBody | undefined;
 }
 
-/** Everything about one decision that logs, metrics and audit events need; no pod contents. */
+/** How the namespace lookup for a review went; `failed` means the decision used the fallback. */
+export const NAMESPACE_LOOKUP_RESULTS = ['ok', 'failed'] as const;
+export type NamespaceLookupResult = (typeof NAMESPACE_LOOKUP_RESULTS)[number];
+
+/**
+ * Everything about one decision that logs, metrics and audit events need. `review` still holds the
+ * object: consumers must take only what ops/decision-summary.ts takes (pods carry secrets in env).
+ */
 export interface DecisionRecord {
   readonly review: AdmissionReviewRequest;
   readonly decision: Decision | {outcome: 'error'};
   readonly warnings: readonly string[];
   readonly configHash: string;
   readonly durationSeconds: number;
+  /** Undefined when no lookup was made (none configured, or a review we don't mutate). */
+  readonly namespaceLookup?: NamespaceLookupResult | undefined;
+}
+
+/** A metrics page, already rendered. */
+export interface MetricsPage {
+  readonly contentType: string;
+  readonly body: string;
 }
 
 export interface HandlerDeps {
   readonly config: () => VersionedConfig | undefined;
   readonly logger: Logger;
-  /** Called once per answered review, after the answer is built. Must not throw. */
+  /** Called once per answered review, after the answer is built; a throw is logged and ignored. */
   readonly onDecision?: (record: DecisionRecord) => void;
+  /** Called once per request refused with a 4xx/5xx before any decision (not for health probes). */
+  readonly onRefusal?: (code: ErrorCode) => void;
+  /** Renders `GET /metrics`; absent: that path is 404 like any unknown one. */
+  readonly metrics?: () => Promise<MetricsPage>;
   /** Namespace metadata for reviews that may be mutated; absent: no namespace-level features. */
   readonly namespaces?: NamespaceSource | undefined;
   readonly now?: () => number;
@@ -51,33 +72,27 @@ export interface HandlerDeps {
 
 const MUTATE_PATHS: ReadonlySet<string> = new Set(['/', '/mutate']);
 const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+const METRICS_PATH = '/metrics';
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
 function ok(body: unknown): HttpAnswer {
   return {status: 200, headers: {'content-type': JSON_TYPE}, body: JSON.stringify(body)};
 }
 
-type Parsed = {ok: true; value: unknown} | {ok: false; answer: HttpAnswer};
+type Parsed = {ok: true; value: unknown} | {ok: false; code: ErrorCode; message: string};
 
 function parseBody(body: RequestBody | undefined): Parsed {
   const size = body === undefined ? 0 : 'bytes' in body ? body.bytes.length : body.size;
   if (size > MAX_BODY_BYTES) {
-    return {ok: false, answer: errorAnswer('body-too-large', `request body is ${size} bytes; the limit is ${MAX_BODY_BYTES}`)};
+    return {ok: false, code: 'body-too-large', message: `request body is ${size} bytes; the limit is ${MAX_BODY_BYTES}`};
   }
-  if (body === undefined || size === 0) return {ok: false, answer: errorAnswer('empty-body', 'request body is empty; expected an AdmissionReview')};
+  if (body === undefined || size === 0) return {ok: false, code: 'empty-body', message: 'request body is empty; expected an AdmissionReview'};
   if ('parsed' in body) return {ok: true, value: body.parsed};
   try {
     return {ok: true, value: JSON.parse(body.bytes.toString('utf8'))};
   } catch (error) {
-    return {ok: false, answer: errorAnswer('malformed-json', `request body is not valid JSON: ${(error as Error).message}`)};
+    return {ok: false, code: 'malformed-json', message: `request body is not valid JSON: ${(error as Error).message}`};
   }
-}
-
-function nameOf(review: AdmissionReviewRequest): string | undefined {
-  if (review.request.name) return review.request.name;
-  const object = review.request.object;
-  if (typeof object !== 'object' || object === null) return undefined;
-  const metadata = (object as {metadata?: {generateName?: unknown}}).metadata;
-  return typeof metadata?.generateName === 'string' ? metadata.generateName : undefined;
 }
 
 export type Handler = (request: HttpRequest) => Promise<HttpAnswer>;
@@ -85,64 +100,73 @@ export type Handler = (request: HttpRequest) => Promise<HttpAnswer>;
 export function createHandler(deps: HandlerDeps): Handler {
   const now = deps.now ?? (() => performance.now());
 
+  const refuse = (code: ErrorCode, message: string, headers?: Record<string, string>): HttpAnswer => {
+    deps.onRefusal?.(code);
+    return errorAnswer(code, message, headers);
+  };
+
+  // A failing observer (metrics, audit queue) must never change or block the answer.
+  const observe = (record: DecisionRecord): void => {
+    try {
+      deps.onDecision?.(record);
+    } catch (error) {
+      deps.logger.log('error', 'decision observer failed', {uid: record.review.request.uid, error: String(error)});
+    }
+  };
+
+  const lookupNamespace = async (input: AdmissionReviewRequest): Promise<NamespaceLookup | undefined> => {
+    const namespace = input.request.namespace;
+    if (deps.namespaces === undefined || namespace === undefined || namespace === '' || !mayMutate(input)) return undefined;
+    // The contract is to resolve with {ok: false}; a source that rejects anyway gets the same fallback.
+    return deps.namespaces.lookup(namespace).catch((error: unknown): NamespaceLookup => ({ok: false, reason: String(error)}));
+  };
+
   const review = async (body: RequestBody | undefined): Promise<HttpAnswer> => {
     const started = now();
     const versioned = deps.config();
-    if (versioned === undefined) return errorAnswer('not-ready', 'no valid injector config is loaded');
+    if (versioned === undefined) return refuse('not-ready', 'no valid injector config is loaded');
     const parsed = parseBody(body);
-    if (!parsed.ok) return parsed.answer;
+    if (!parsed.ok) return refuse(parsed.code, parsed.message);
     const checked = checkReview(parsed.value);
-    if (!checked.ok) return errorAnswer('not-admission-review', checked.message);
+    if (!checked.ok) return refuse('not-admission-review', checked.message);
     const input = checked.review;
-    const namespace = input.request.namespace;
-    const lookup = deps.namespaces !== undefined && namespace !== undefined && namespace !== '' && mayMutate(input) ? await deps.namespaces.lookup(namespace) : undefined;
+    const lookup = await lookupNamespace(input);
+    const namespaceLookup: NamespaceLookupResult | undefined = lookup === undefined ? undefined : lookup.ok ? 'ok' : 'failed';
     let answer: HttpAnswer;
     let record: Omit<DecisionRecord, 'durationSeconds'>;
     try {
       const outcome = mutateReview(input, versioned, lookup);
       answer = ok(outcome.answer);
-      record = {review: input, decision: outcome.decision, warnings: outcome.warnings, configHash: versioned.hash};
+      record = {review: input, decision: outcome.decision, warnings: outcome.warnings, configHash: versioned.hash, namespaceLookup};
     } catch (error) {
       // A bug of ours must not block pod creation: allow without a patch, say so, and log it.
       const warning = 'the NSM sidecar injector failed on this object; nothing injected';
       deps.logger.log('error', 'injection failed', {uid: input.request.uid, error: String(error)});
       answer = ok({apiVersion: input.apiVersion, kind: 'AdmissionReview', response: {uid: input.request.uid, allowed: true, warnings: [warning]}});
-      record = {review: input, decision: {outcome: 'error'}, warnings: [warning], configHash: versioned.hash};
+      record = {review: input, decision: {outcome: 'error'}, warnings: [warning], configHash: versioned.hash, namespaceLookup};
     }
     const durationSeconds = (now() - started) / 1000;
     logDecision(deps.logger, {...record, durationSeconds});
-    deps.onDecision?.({...record, durationSeconds});
+    observe({...record, durationSeconds});
     return answer;
   };
 
   return async request => {
     if (MUTATE_PATHS.has(request.path)) {
-      if (request.method !== 'POST') return errorAnswer('method-not-allowed', `${request.method} is not allowed here; POST an AdmissionReview`, {allow: 'POST'});
+      if (request.method !== 'POST') return refuse('method-not-allowed', `${request.method} is not allowed here; POST an AdmissionReview`, {allow: 'POST'});
       return review(request.body);
     }
     if (HEALTH_PATHS.has(request.path)) {
-      if (request.method !== 'GET' && request.method !== 'HEAD') return errorAnswer('method-not-allowed', `${request.method} is not allowed here; use GET`, {allow: 'GET, HEAD'});
+      if (!READ_METHODS.has(request.method)) return refuse('method-not-allowed', `${request.method} is not allowed here; use GET`, {allow: 'GET, HEAD'});
+      // A failing probe is the probe's news, not a refused request: not counted.
       const versioned = deps.config();
       return versioned === undefined ? errorAnswer('not-ready', 'no valid injector config is loaded') : ok({status: 'ok', configHash: versioned.hash});
     }
-    return errorAnswer('not-found', `no route for ${request.path}; POST AdmissionReviews to /mutate`);
+    if (request.path === METRICS_PATH && deps.metrics !== undefined) {
+      if (!READ_METHODS.has(request.method)) return refuse('method-not-allowed', `${request.method} is not allowed here; use GET`, {allow: 'GET, HEAD'});
+      const page = await deps.metrics();
+      return {status: 200, headers: {'content-type': page.contentType}, body: page.body};
+    }
+    return refuse('not-found', `no route for ${request.path}; POST AdmissionReviews to /mutate`);
   };
-}
-
-function logDecision(logger: Logger, record: DecisionRecord): void {
-  const {review, decision} = record;
-  logger.log('info', 'admission decision', {
-    uid: review.request.uid,
-    namespace: review.request.namespace,
-    kind: review.request.kind.kind,
-    name: nameOf(review),
-    operation: review.request.operation,
-    decision: decision.outcome,
-    reason: decision.outcome === 'skipped' ? decision.reason : undefined,
-    warnings: record.warnings.length > 0 ? record.warnings : undefined,
-    requestedBy: decision.outcome === 'injected' ? decision.requestedBy : undefined,
-    dryRun: review.request.dryRun === true,
-    configHash: record.configHash,
-    durationMs: Math.round(record.durationSeconds * 1e6) / 1e3,
-  });
 }

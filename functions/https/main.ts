@@ -27,7 +27,7 @@ function start(settings: HttpsSettings): void {
     process.exitCode = 1;
     return;
   }
-  const webhook = createWebhookServer({handle: runtime.handle, logger, pair: first.pair});
+  const webhook = createWebhookServer({handle: runtime.handle, logger, pair: first.pair, onRefusal: code => runtime.metrics.refusal(code)});
   onNewPair = pair => webhook.setCertificate(pair);
   certificates.watch();
 

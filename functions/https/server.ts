@@ -6,7 +6,7 @@
  */
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import {createServer, type Server} from 'node:https';
-import {errorAnswer, JSON_TYPE, type HttpAnswer} from '../http/errors';
+import {errorAnswer, JSON_TYPE, type ErrorCode, type HttpAnswer} from '../http/errors';
 import {MAX_BODY_BYTES, type Handler} from '../http/handler';
 import type {Logger} from '../ops/log';
 import {readBody} from './body';
@@ -30,6 +30,8 @@ export interface WebhookServerOptions {
   readonly logger: Logger;
   readonly pair: KeyPair;
   readonly maxBodyBytes?: number;
+  /** Counts refusals answered here rather than by the handler (the body limit), e.g. in metrics. */
+  readonly onRefusal?: (code: ErrorCode) => void;
 }
 
 export interface WebhookServer {
@@ -113,6 +115,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       logger.log('warn', 'request body over the limit; refused', {path, limit, declared: body.declared, received: body.received});
       const size = body.declared !== undefined ? `${body.declared} bytes` : `over ${limit} bytes (${body.received} read)`;
       closeAfterLinger(req);
+      options.onRefusal?.('body-too-large');
       send(res, errorAnswer('body-too-large', `request body is ${size}; the limit is ${limit}`), true);
       return;
     }

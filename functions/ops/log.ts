@@ -8,15 +8,22 @@
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * Cloud Logging's severity names (what Knative and GKE log agents read): `WARNING`, not `WARN`, or
+ * the line is filed under DEFAULT.
+ */
+const SEVERITY: Readonly<Record<LogLevel, string>> = {debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR'};
+
 export type LogFields = Record<string, string | number | boolean | undefined | readonly string[]>;
 
 export interface Logger {
   log(level: LogLevel, message: string, fields?: LogFields): void;
 }
 
+/** LOG_LEVEL's value; `warning` (Cloud Logging's word) is taken for `warn`, anything unknown for `info`. */
 export function parseLogLevel(value: string | undefined): LogLevel {
   const wanted = (value ?? '').toLowerCase();
-  return LOG_LEVELS.find(l => l === wanted) ?? 'info';
+  return LOG_LEVELS.find(l => l === wanted) ?? (wanted === 'warning' ? 'warn' : 'info');
 }
 
 /** A logger writing at `minimum` and above to `write` (stdout by default). */
@@ -26,7 +33,7 @@ export function jsonLogger(minimum: LogLevel, write: (line: string) => void = li
     log(level, message, fields = {}) {
       if (LOG_LEVELS.indexOf(level) < floor) return;
       // JSON.stringify escapes newlines and quotes, so no value can forge or split a line.
-      write(`${JSON.stringify({severity: level.toUpperCase(), time: new Date().toISOString(), message, ...fields})}\n`);
+      write(`${JSON.stringify({severity: SEVERITY[level], time: new Date().toISOString(), message, ...fields})}\n`);
     },
   };
 }

@@ -1,0 +1,42 @@
+/**
+ * What the built function loads, checked in a fresh node process (dist/, built by `npm test`'s
+ * pretest): the heavy parts of prom-client and the cloudevents SDK stay unloaded unless needed,
+ * since a scale-to-zero function pays every import on each cold start.
+ */
+import {execFileSync} from 'node:child_process';
+
+interface Loaded {
+  readonly cloudevents: boolean;
+  readonly promClientIndex: boolean;
+  readonly opentelemetry: boolean;
+  readonly promClientCounter: boolean;
+}
+
+function loadedModules(env: Record<string, string>): Loaded {
+  const script = `
+    const {createRuntime} = require('./dist/functions/runtime.js');
+    const runtime = createRuntime({watch: false, env: JSON.parse(process.argv[1]), logger: {log() {}}});
+    // A turn of the event loop, so that any import started at startup has happened.
+    setImmediate(() => {
+      const mods = Object.keys(require.cache);
+      const has = part => mods.some(m => m.includes(part));
+      process.stdout.write(JSON.stringify({
+        cloudevents: has('/node_modules/cloudevents/'),
+        promClientIndex: has('/node_modules/prom-client/index.js'),
+        opentelemetry: has('/node_modules/@opentelemetry/'),
+        promClientCounter: has('/node_modules/prom-client/lib/counter.js'),
+      }));
+      runtime.close();
+    });`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', script, JSON.stringify(env)], {encoding: 'utf8'})) as Loaded;
+}
+
+describe('imports at startup', () => {
+  it('without K_SINK: prom-client core only, no cloudevents SDK', () => {
+    expect(loadedModules({})).toEqual({cloudevents: false, promClientIndex: false, opentelemetry: false, promClientCounter: true});
+  });
+
+  it('with K_SINK: the cloudevents SDK is loaded at startup, before any request', () => {
+    expect(loadedModules({K_SINK: 'http://127.0.0.1:9/'})).toMatchObject({cloudevents: true, promClientIndex: false});
+  });
+});
