@@ -4,30 +4,16 @@
  * the object itself. Documented in docs/events.md; change both together, and bump the type's
  * version on any incompatible change.
  */
-import type {InjectedNames, RequestSource, SkipReason} from '../core/decision';
 import type {DecisionRecord} from '../http/handler';
-import {summarize} from './decision-summary';
+import {summarize, type DecisionSummary} from './decision-summary';
 
 export const DECISION_EVENT_TYPE = 'io.networkservicemesh.sidecar-injector.decision.v1';
 
-/** Fields that don't apply to a decision are left out of the JSON (undefined here). */
-export interface DecisionEventData {
-  readonly uid: string;
-  readonly namespace: string | undefined;
-  readonly name: string | undefined;
-  readonly kind: {readonly group: string; readonly version: string | undefined; readonly kind: string};
-  readonly operation: string;
-  readonly outcome: 'injected' | 'skipped' | 'error';
-  readonly reason: SkipReason | undefined;
-  readonly requestedBy: RequestSource | undefined;
-  readonly injected: InjectedNames | undefined;
-  readonly warnings: readonly string[];
-  readonly configHash: string;
-  /** Always false: dry-run requests send no event (the webhook declares sideEffects: NoneOnDryRun). */
-  readonly dryRun: false;
-  readonly durationSeconds: number;
-  readonly namespaceLookup: 'ok' | 'failed' | undefined;
-}
+/**
+ * The decision summary (fields that don't apply are left out of the JSON), as an event carries it:
+ * dry-run requests send no event, so `dryRun` is always false.
+ */
+export type DecisionEventData = Omit<DecisionSummary, 'dryRun'> & {readonly dryRun: false};
 
 export interface DecisionEvent {
   /** The AdmissionReview request uid: a re-invoked review repeats it, so consumers can deduplicate. */
@@ -51,21 +37,7 @@ export function decisionEvent(record: DecisionRecord, source: string, time: Date
     type: DECISION_EVENT_TYPE,
     subject: subject === '' ? undefined : subject,
     time: time.toISOString(),
-    data: {
-      uid: s.uid,
-      namespace: s.namespace,
-      name: s.name,
-      kind: s.kind,
-      operation: s.operation,
-      outcome: s.outcome,
-      reason: s.reason,
-      requestedBy: s.requestedBy,
-      injected: s.injected,
-      warnings: s.warnings,
-      configHash: s.configHash,
-      dryRun: false,
-      durationSeconds: s.durationSeconds,
-      namespaceLookup: s.namespaceLookup,
-    },
+    // The summary is already what may leave the process (decision-summary.ts); all of it goes.
+    data: {...s, dryRun: false},
   };
 }
