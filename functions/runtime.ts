@@ -56,9 +56,19 @@ function namespaceSource(env: NodeJS.ProcessEnv, logger: Logger): ApiNamespaceSo
     apiUrl,
     tokenFile,
     caFile,
-    timeoutMs: Number(env['NAMESPACE_LOOKUP_TIMEOUT_MS'] ?? 1000),
-    ttlMs: Number(env['NAMESPACE_CACHE_TTL_SECONDS'] ?? 30) * 1000,
+    timeoutMs: positiveNumber(env, 'NAMESPACE_LOOKUP_TIMEOUT_MS', 1000, logger),
+    ttlMs: positiveNumber(env, 'NAMESPACE_CACHE_TTL_SECONDS', 30, logger) * 1000,
   });
+}
+
+/** A positive number from the environment; a bad value is logged and the default used instead. */
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, logger: Logger): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (Number.isFinite(value) && value > 0) return value;
+  logger.log('error', `${name} must be a positive number; using the default`, {value: raw.slice(0, 40), default: fallback});
+  return fallback;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {

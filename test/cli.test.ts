@@ -53,6 +53,35 @@ describe('nsm-inject', () => {
     }
   });
 
+  it('injects a document that uses YAML anchors and aliases without writing through them', () => {
+    const text = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: {name: web, labels: &l {app: web}}',
+      'spec:',
+      '  selector: {matchLabels: *l}',
+      '  template:',
+      '    metadata: {labels: *l, annotations: {networkservicemesh.io: "kernel://a/nsm-1"}}',
+      '    spec: {containers: [{name: web, image: nginx}]}',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'anchors.yaml'), text);
+    const out = cli(['-f', join(dir, 'anchors.yaml')]);
+    expect(out.stderr).toBe('');
+    expect(out.status).toBe(0);
+    const d = parseAllDocuments(out.stdout)[0]?.toJS() as {
+      metadata: {labels: Record<string, string>};
+      spec: {selector: {matchLabels: Record<string, string>}; template: {metadata: {labels: Record<string, string>}; spec: {containers: unknown[]}}};
+    };
+    expect(d.spec.template.metadata.labels).toEqual({app: 'web', 'spiffe.io/spiffe-id': 'true'});
+    // The other places that shared the anchor are unchanged.
+    expect(d.metadata.labels).toEqual({app: 'web'});
+    expect(d.spec.selector.matchLabels).toEqual({app: 'web'});
+    expect(d.spec.template.spec.containers).toHaveLength(2);
+    writeFileSync(join(dir, 'again.yaml'), out.stdout);
+    expect(cli(['-f', join(dir, 'again.yaml')]).stdout).toBe(out.stdout);
+  });
+
   it('prints warnings to stderr and the manifests to stdout', () => {
     const out = cli(['-f', join(DATA, 'name-collisions.yaml')]);
     expect(out.status).toBe(0);

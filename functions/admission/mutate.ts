@@ -24,11 +24,11 @@ function tidyWarning(warning: string): string {
 }
 
 /** What the fallback for an unreadable namespace may have cost this object, said plainly. */
-function fallbackWarnings(name: string, namespace: NamespaceLookup | undefined, decision: Decision): string[] {
+function fallbackWarnings(name: string, namespace: NamespaceLookup | undefined, decision: Decision, level: string): string[] {
   if (namespace === undefined || namespace.ok) return [];
   // The consequence first: the apiserver's reason can be long, and warnings are cut at 256 characters.
   const cannot = `could not read namespace ${name}: ${namespace.reason}`;
-  if (decision.outcome === 'injected') return [`injected for the privileged Pod Security level (${cannot})`];
+  if (decision.outcome === 'injected') return [`injected for the ${level} Pod Security level, the cluster default (${cannot})`];
   if (decision.reason === 'not-requested') return [`a namespace-wide request for network services, if any, was not applied (${cannot})`];
   return [];
 }
@@ -40,7 +40,7 @@ export function mayMutate(review: AdmissionReviewRequest): boolean {
 
 /**
  * `namespace`: the lookup's result, or undefined when no lookup is configured (then there is no
- * namespace-level opt-in and the Pod Security level is taken as privileged, silently).
+ * namespace-level opt-in and the Pod Security level is the config's podSecurityDefault, silently).
  */
 export function mutateReview(review: AdmissionReviewRequest, versioned: VersionedConfig, namespace?: NamespaceLookup): MutationOutcome {
   const {request} = review;
@@ -48,7 +48,7 @@ export function mutateReview(review: AdmissionReviewRequest, versioned: Versione
     return {answer: reviewResponse(review, undefined, []), decision: skipped('not-create'), warnings: []};
   }
   const result = injectObject({kind: request.kind, object: request.object, seed: request.uid, namespace: namespace?.ok ? namespace.meta : undefined}, versioned);
-  const warnings = [...fallbackWarnings(request.namespace ?? '', namespace, result.decision), ...result.warnings].map(tidyWarning);
+  const warnings = [...fallbackWarnings(request.namespace ?? '', namespace, result.decision, versioned.config.podSecurityDefault), ...result.warnings].map(tidyWarning);
   const patch = result.decision.outcome === 'injected' ? diffPatch(request.object, result.object) : undefined;
   return {answer: reviewResponse(review, patch, warnings), decision: result.decision, warnings};
 }

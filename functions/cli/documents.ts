@@ -5,7 +5,7 @@
  * run over a whole GitOps folder, and on its own output (which it leaves unchanged).
  */
 import type {Operation} from 'fast-json-patch';
-import {isSeq, parseAllDocuments, type Document} from 'yaml';
+import {isSeq, parseAllDocuments, visit, type Document} from 'yaml';
 import {diffPatch} from '../admission/patch';
 import type {VersionedConfig} from '../core/config';
 import {injectObject} from '../core/inject-object';
@@ -119,6 +119,17 @@ function applyPatch(doc: Document, ops: readonly Operation[]): void {
   }
 }
 
+function hasAliases(doc: Document): boolean {
+  let found = false;
+  visit(doc, {
+    Alias: () => {
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 /** Injects one document in place; true if it changed. */
 function injectDocument(doc: Document, versioned: VersionedConfig, namespaces: NamespaceContext, reports: DocumentReport[]): boolean {
   const obj: unknown = doc.toJS({maxAliasCount: 100});
@@ -138,7 +149,13 @@ function injectDocument(doc: Document, versioned: VersionedConfig, namespaces: N
     if (!o.injected) return false;
     injected = o.object;
   }
-  applyPatch(doc, diffPatch(obj, injected));
+  if (hasAliases(doc)) {
+    // A patch written through an anchor would change every place that uses it; write the document
+    // out anew instead (its own comments go, the injected result is the same).
+    doc.contents = doc.createNode(injected);
+  } else {
+    applyPatch(doc, diffPatch(obj, injected));
+  }
   return true;
 }
 

@@ -1,12 +1,14 @@
 /**
  * JSON Schema of the injector config (the YAML in the ConfigMap). Ajv compiles it into the
  * validator; nothing validates the config by hand except the cross-references a schema can't
- * express (see validate.ts).
+ * express (see parse.ts).
  *
  * Kubernetes sub-objects (resources, securityContext, volume sources) are checked for their outer
  * shape only: the apiserver validates them for real when the injected pod is stored, and the
  * end-to-end suite proves the defaults pass.
  */
+
+import {INJECTOR_VALUES, POD_SECURITY_LEVELS} from '../core/config';
 
 const dnsLabel = {type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63} as const;
 // A qualified name as Kubernetes accepts for label and annotation keys: optional DNS prefix, then a name.
@@ -25,7 +27,7 @@ const envEntry = {
     name: {type: 'string', minLength: 1},
     value: {type: 'string'},
     valueFrom: object,
-    injectorValue: {enum: ['networkServices', 'nsmName']},
+    injectorValue: {enum: INJECTOR_VALUES},
   },
   // One source of value at most: a literal, a Kubernetes valueFrom, or the injector's own.
   not: {anyOf: [{required: ['value', 'valueFrom']}, {required: ['value', 'injectorValue']}, {required: ['valueFrom', 'injectorValue']}]},
@@ -101,10 +103,11 @@ export const CONFIG_SCHEMA = {
     initContainers: {type: 'array', items: container},
     sidecars: {type: 'array', items: container},
     volumes: {type: 'array', items: volume, default: []},
+    podSecurityDefault: {enum: POD_SECURITY_LEVELS, default: 'privileged'},
     podSecurity: {
       type: 'object',
       additionalProperties: false,
-      properties: {privileged: podSecurityProfile, baseline: podSecurityProfile, restricted: podSecurityProfile},
+      properties: Object.fromEntries(POD_SECURITY_LEVELS.map(level => [level, podSecurityProfile])),
       default: {},
     },
     sriovTokenLabel: {type: 'string', pattern: '^[A-Za-z0-9_.-]*$', default: 'sriovToken'},

@@ -71,20 +71,20 @@ export class ConfigSource {
   load(): LoadResult {
     const {path, logger} = this.options;
     let text: string;
+    let unreadable: string | undefined;
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      // Mid-swap the file can be missing for an instant; keep what we have and say so.
-      const result: LoadResult = {ok: false, errors: [`cannot read ${path}: ${(error as Error).message}`]};
-      this.report(result);
-      return result;
+      // Mid-swap the file can be missing for an instant; keep what we have and say so (once).
+      unreadable = `cannot read ${path}: ${(error as Error).message}`;
+      text = `\u0000${unreadable}`;
     }
-    // The timer re-reads an unchanged file every few seconds: answer as before, log nothing again.
+    // The timer re-reads an unchanged file every few seconds: answer as before, report nothing again.
     if (text === this.lastText && this.lastResult !== undefined) {
       return this.lastResult.ok ? {...this.lastResult, changed: false} : this.lastResult;
     }
     this.lastText = text;
-    const parsed = parseConfig(text);
+    const parsed = unreadable === undefined ? parseConfig(text) : {ok: false as const, errors: [unreadable]};
     const result: LoadResult = parsed.ok
       ? {ok: true, value: parsed.value, changed: parsed.value.hash !== this.current?.hash}
       : {ok: false, errors: parsed.errors};

@@ -63,6 +63,11 @@ export interface InjectorConfig {
   sidecars: ContainerTemplate[];
   /** Pod volumes the mounts refer to (at the privileged level, or when the level has none of its own). */
   volumes: Volume[];
+  /**
+   * The level of namespaces without the `pod-security.kubernetes.io/enforce` label: PodSecurity
+   * admission's cluster default (privileged unless the cluster's AdmissionConfiguration says otherwise).
+   */
+  podSecurityDefault: PodSecurityLevel;
   /** Per Pod Security level of the pod's namespace. */
   podSecurity: Partial<Record<PodSecurityLevel, PodSecurityProfile>>;
   /**

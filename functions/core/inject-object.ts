@@ -23,8 +23,8 @@ export interface InjectionInput {
   readonly seed: string;
   /**
    * The object's Namespace, if known: a Pod without its own annotation inherits the namespace's,
-   * and the namespace's Pod Security level shapes what is injected. Unknown: no inheritance,
-   * privileged (the caller warns if it should have been known).
+   * and the namespace's Pod Security level shapes what is injected. Unknown: no inheritance, the
+   * config's podSecurityDefault level (the caller warns if it should have been known).
    */
   readonly namespace?: NamespaceMeta | undefined;
 }
@@ -100,6 +100,8 @@ function requestOf(
  * come from the cluster's config only. Annotations that look like per-pod settings of ours (our
  * status annotation's prefix) are therefore ignored, and said to be, so nobody believes they work.
  */
+const MAX_IGNORED_NAMED = 3;
+
 function ignoredSettings(metadatas: readonly unknown[], statusAnnotation: string): string[] {
   const slash = statusAnnotation.indexOf('/');
   if (slash === -1) return [];
@@ -110,7 +112,9 @@ function ignoredSettings(metadatas: readonly unknown[], statusAnnotation: string
     if (!isObject(annotations)) continue;
     for (const key of Object.keys(annotations)) if (key.startsWith(prefix) && key !== statusAnnotation) keys.add(key);
   }
-  return [...keys].map(key => `annotation ${JSON.stringify(key).slice(0, 120)} is ignored: what is injected is set by the injector's config only`);
+  // A few named are enough to make the point; a pod with thousands must not flood the answer.
+  const named = [...keys].slice(0, MAX_IGNORED_NAMED).map(key => `annotation ${JSON.stringify(key).slice(0, 120)} is ignored: what is injected is set by the injector's config only`);
+  return keys.size > MAX_IGNORED_NAMED ? [...named, `${keys.size - MAX_IGNORED_NAMED} more annotations with the prefix ${prefix} are ignored too`] : named;
 }
 
 /**
@@ -176,7 +180,7 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
     {
       networkServices: request.value,
       nsmName: nsmName(view.value.metadata, input.seed),
-      podSecurityLevel: podSecurityLevel(input.namespace),
+      podSecurityLevel: podSecurityLevel(input.namespace, config.podSecurityDefault),
       sriovPools: sriov.pools,
     },
     versioned,

@@ -12,8 +12,12 @@ export interface NamespaceMeta {
 
 export const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 
-/** The namespace's enforced level; none, or a value Kubernetes would not accept, means privileged. */
-export function podSecurityLevel(namespace: NamespaceMeta | undefined): PodSecurityLevel {
+/**
+ * The namespace's enforced level. Without the label (or with a value Kubernetes would not accept,
+ * or when the namespace is unknown), the cluster's default applies: PodSecurity admission's own
+ * default is privileged, and a cluster that sets another one says so in the config.
+ */
+export function podSecurityLevel(namespace: NamespaceMeta | undefined, clusterDefault: PodSecurityLevel = 'privileged'): PodSecurityLevel {
   const value = namespace?.labels[POD_SECURITY_ENFORCE_LABEL];
-  return POD_SECURITY_LEVELS.find(level => level === value) ?? 'privileged';
+  return POD_SECURITY_LEVELS.find(level => level === value) ?? clusterDefault;
 }

@@ -10,8 +10,22 @@ export interface SriovRequest {
   readonly warnings: readonly string[];
 }
 
-// An extended resource name: a domain prefix outside kubernetes.io, a slash, a name.
-const EXTENDED_RESOURCE = /^(?!(?:[^/]*\.)?kubernetes\.io\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/**
+ * Kubernetes' own rule (IsExtendedResourceName): a `domain/name` that is not native (nothing under
+ * kubernetes.io/), does not start with `requests.`, and stays a qualified name once quota
+ * prefixes it with `requests.`. Anything else the apiserver would refuse, failing the pod.
+ */
+export function isExtendedResourceName(name: string): boolean {
+  if (name.includes('kubernetes.io/') || name.startsWith('requests.')) return false;
+  const slash = name.indexOf('/');
+  if (slash === -1 || name.indexOf('/', slash + 1) !== -1) return false;
+  const prefix = `requests.${name.slice(0, slash)}`;
+  const local = name.slice(slash + 1);
+  return prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix) && local.length <= 63 && NAME.test(local);
+}
 
 export function sriovPools(networkServices: string, label: string): SriovRequest {
   const pools = new Map<string, number>();
@@ -26,8 +40,9 @@ export function sriovPools(networkServices: string, label: string): SriovRequest
     }
     const pool = url.searchParams.get(label);
     if (pool === null || pool === '') continue;
-    if (pool.length > 253 || !EXTENDED_RESOURCE.test(pool)) {
-      warnings.push(`${label}=${JSON.stringify(pool.slice(0, 80))} is not an extended resource name (domain/name); ignored`);
+    if (!isExtendedResourceName(pool)) {
+      // The value itself stays out of the warning (it is logged and audited; it is pod input).
+      warnings.push(`a ${label} value is not an extended resource name (domain/name outside kubernetes.io); ignored`);
       continue;
     }
     pools.set(pool, (pools.get(pool) ?? 0) + 1);

@@ -12,7 +12,7 @@ import type {VersionedConfig} from '../core/config';
 import type {Decision} from '../core/decision';
 import {mayMutate, mutateReview} from '../admission/mutate';
 import type {NamespaceLookup, NamespaceSource} from '../kube/namespaces';
-import {checkReview, type AdmissionReviewRequest} from '../admission/review';
+import {checkReview, reviewResponse, type AdmissionReviewRequest} from '../admission/review';
 import {logDecision} from '../ops/decision-log';
 import type {Logger} from '../ops/log';
 import {errorAnswer, JSON_TYPE, type ErrorCode, type HttpAnswer} from './errors';
@@ -123,12 +123,13 @@ export function createHandler(deps: HandlerDeps): Handler {
 
   const review = async (body: RequestBody | undefined): Promise<HttpAnswer> => {
     const started = now();
-    const versioned = deps.config();
-    if (versioned === undefined) return refuse('not-ready', 'no valid injector config is loaded');
+    // Bad input is the client's problem whatever our state: 4xx first, then 503 if we can't decide.
     const parsed = parseBody(body);
     if (!parsed.ok) return refuse(parsed.code, parsed.message);
     const checked = checkReview(parsed.value);
     if (!checked.ok) return refuse('not-admission-review', checked.message);
+    const versioned = deps.config();
+    if (versioned === undefined) return refuse('not-ready', 'no valid injector config is loaded');
     const input = checked.review;
     const lookup = await lookupNamespace(input);
     const namespaceLookup: NamespaceLookupResult | undefined = lookup === undefined ? undefined : lookup.ok ? 'ok' : 'failed';
@@ -142,7 +143,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       // A bug of ours must not block pod creation: allow without a patch, say so, and log it.
       const warning = 'the NSM sidecar injector failed on this object; nothing injected';
       deps.logger.log('error', 'injection failed', {uid: input.request.uid, error: String(error)});
-      answer = ok({apiVersion: input.apiVersion, kind: 'AdmissionReview', response: {uid: input.request.uid, allowed: true, warnings: [warning]}});
+      answer = ok(reviewResponse(input, undefined, [warning]));
       record = {review: input, decision: {outcome: 'error'}, warnings: [warning], configHash: versioned.hash, namespaceLookup};
     }
     const durationSeconds = (now() - started) / 1000;

@@ -29,7 +29,20 @@ export interface ApiNamespaceSourceOptions {
   /** How long a namespace's metadata is reused. */
   readonly ttlMs?: number;
   readonly maxEntries?: number;
+  /** A failure is reused this long, so that a down apiserver isn't asked again on every review. */
+  readonly failureTtlMs?: number;
+  /** When a lookup fails, metadata read successfully at most this long ago is used instead. */
+  readonly maxStaleMs?: number;
+  /** Connections to the apiserver; lookups beyond them wait, within their deadline. */
+  readonly maxSockets?: number;
   readonly now?: () => number;
+}
+
+interface CacheEntry {
+  expires: number;
+  value: Promise<NamespaceLookup>;
+  /** The last successful read, kept to answer when a later one fails. */
+  lastGood?: {meta: NamespaceMeta; read: number} | undefined;
 }
 
 /** The ServiceAccount files the kubelet mounts into every pod. */
@@ -41,33 +54,45 @@ export const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.c
 const TOKEN_REFRESH_MS = 60_000;
 
 export class ApiNamespaceSource implements NamespaceSource {
-  private readonly cache = new Map<string, {expires: number; value: Promise<NamespaceLookup>}>();
+  private readonly cache = new Map<string, CacheEntry>();
   private readonly agent: Agent;
   private token: {value: string; read: number} | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: ApiNamespaceSourceOptions) {
     this.now = options.now ?? Date.now;
-    this.agent = new Agent({keepAlive: true, maxSockets: 8, ca: readFileSync(options.caFile)});
+    this.agent = new Agent({keepAlive: true, maxSockets: options.maxSockets ?? 8, ca: readFileSync(options.caFile)});
   }
 
+  /**
+   * Cached metadata while fresh; otherwise one read shared by concurrent callers. A failed read
+   * answers with the last good metadata if it is recent enough (namespaces rarely change), else
+   * with the failure, which is itself reused briefly.
+   */
   lookup(name: string): Promise<NamespaceLookup> {
     const now = this.now();
     const hit = this.cache.get(name);
     if (hit !== undefined && hit.expires > now) return hit.value;
-    const value = this.fetch(name).then(result => {
-      // Only successes are reused; a failure is retried on the next request.
-      if (!result.ok) this.cache.delete(name);
+    const entry: CacheEntry = {expires: now + (this.options.ttlMs ?? 30_000), value: Promise.resolve({ok: false, reason: 'pending'}), lastGood: hit?.lastGood};
+    entry.value = this.fetch(name).then(result => {
+      const at = this.now();
+      if (result.ok) {
+        entry.lastGood = {meta: result.meta, read: at};
+        return result;
+      }
+      entry.expires = at + (this.options.failureTtlMs ?? 2_000);
+      const stale = entry.lastGood;
+      if (stale !== undefined && at - stale.read <= (this.options.maxStaleMs ?? 600_000)) return {ok: true, meta: stale.meta};
       return result;
     });
     this.cache.delete(name);
-    this.cache.set(name, {expires: now + (this.options.ttlMs ?? 30_000), value});
+    this.cache.set(name, entry);
     // Bounded: drop the oldest entries (Map keeps insertion order).
     for (const key of this.cache.keys()) {
       if (this.cache.size <= (this.options.maxEntries ?? 1000)) break;
       this.cache.delete(key);
     }
-    return value;
+    return entry.value;
   }
 
   private bearer(): string {
@@ -88,18 +113,21 @@ export class ApiNamespaceSource implements NamespaceSource {
         return;
       }
       const url = new URL(`/api/v1/namespaces/${encodeURIComponent(name)}`, this.options.apiUrl);
-      const req = request(url, {
-        agent: this.agent,
-        headers: {authorization: `Bearer ${token}`, accept: 'application/json'},
-        timeout: this.options.timeoutMs ?? 1000,
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.options.timeoutMs ?? 1000} ms`)));
-      req.on('error', error => resolve({ok: false, reason: error.message}));
+      const timeoutMs = this.options.timeoutMs ?? 1000;
+      // One deadline for the whole lookup, waiting for a socket included (a socket `timeout` would
+      // only start once a connection is assigned, and only measures idleness).
+      const req = request(url, {agent: this.agent, headers: {authorization: `Bearer ${token}`, accept: 'application/json'}});
+      const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      const done = (result: NamespaceLookup): void => {
+        clearTimeout(deadline);
+        resolve(result);
+      };
+      req.on('error', error => done({ok: false, reason: error.message}));
       req.on('response', res => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', error => resolve({ok: false, reason: error.message}));
-        res.on('end', () => resolve(parseNamespace(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
+        res.on('error', error => done({ok: false, reason: error.message}));
+        res.on('end', () => done(parseNamespace(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
       });
       req.end();
     });

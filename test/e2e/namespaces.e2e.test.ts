@@ -82,7 +82,7 @@ it('falls back when the lookup fails (RBAC revoked): the pod is still answered a
     expect(names(annotated.spec?.containers)).toEqual(['app', 'cmd-nsc']);
     const warnings = client.warnings.slice(before).join('\n');
     expect(warnings).toMatch(/a namespace-wide request for network services, if any, was not applied \(could not read namespace after-revoke: HTTP 403: namespaces \\"after-revoke\\" is forbidden/);
-    expect(warnings).toMatch(/injected for the privileged Pod Security level \(could not read namespace after-revoke: HTTP 403/);
+    expect(warnings).toMatch(/injected for the privileged Pod Security level, the cluster default \(could not read namespace after-revoke: HTTP 403/);
   } finally {
     await cluster.admin.create(collectionPath(binding), binding);
   }

@@ -15,7 +15,7 @@ const errorsOf = (text: string): string[] => {
 const withDefault = (patch: Record<string, unknown>): string => stringify({...defaultConfig().config, ...patch});
 
 describe('parseConfig', () => {
-  it('accepts the bundled default and fills optional lists', () => {
+  it('fills the optional fields of a minimal config with their defaults', () => {
     const r = parseConfig('annotation: a.io\nstatusAnnotation: a.io/status\ninitContainers: []\nsidecars: [{name: s, image: "i:1"}]\n');
     expect(r.ok && r.value.config).toEqual({
       annotation: 'a.io',
@@ -27,6 +27,7 @@ describe('parseConfig', () => {
       initContainers: [],
       sidecars: [{name: 's', image: 'i:1'}],
       volumes: [],
+      podSecurityDefault: 'privileged',
       podSecurity: {},
       sriovTokenLabel: 'sriovToken',
     });
@@ -117,11 +118,15 @@ describe('ConfigSource', () => {
     }
   });
 
-  it('reports an unreadable or invalid first config and has none', () => {
+  it('reports an unreadable first config once (not on every re-read) and has none', () => {
     const logger = recordingLogger();
-    const source = new ConfigSource({path: '/nonexistent/config.yaml', logger});
+    const loads: boolean[] = [];
+    const source = new ConfigSource({path: '/nonexistent/config.yaml', logger, onLoad: r => loads.push(r.ok)});
     expect(source.load()).toEqual({ok: false, errors: [expect.stringContaining('cannot read /nonexistent/config.yaml')]});
+    source.load();
+    source.load();
     expect(source.get()).toBeUndefined();
     expect(logger.lines.map(l => l.level)).toEqual(['error']);
+    expect(loads).toEqual([false]);
   });
 });

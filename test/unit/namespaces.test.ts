@@ -4,12 +4,14 @@ import {createServer, type Server} from 'node:https';
 import type {AddressInfo} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import type {Pod} from 'kubernetes-types/core/v1';
+import {injectObject} from '../../functions/core/inject-object';
 import {podSecurityLevel} from '../../functions/core/namespace';
 import {sriovPools} from '../../functions/core/sriov';
 import {createHandler} from '../../functions/http/handler';
 import {ApiNamespaceSource, type NamespaceSource} from '../../functions/kube/namespaces';
 import {silentLogger} from '../../functions/ops/log';
-import {annotatedPod, defaultConfig, NSM_ANNOTATION, pod, review} from '../support/fixtures';
+import {annotatedPod, configWith, defaultConfig, NSM_ANNOTATION, pod, review} from '../support/fixtures';
 import {makeTestCerts} from '../support/test-ca';
 
 describe('podSecurityLevel', () => {
@@ -25,6 +27,20 @@ describe('podSecurityLevel', () => {
   });
 });
 
+describe('the cluster default level (podSecurityDefault)', () => {
+  it('applies to namespaces without the label, and to unknown namespaces', () => {
+    expect(podSecurityLevel({annotations: {}, labels: {}}, 'baseline')).toBe('baseline');
+    expect(podSecurityLevel(undefined, 'restricted')).toBe('restricted');
+    expect(podSecurityLevel({annotations: {}, labels: {'pod-security.kubernetes.io/enforce': 'privileged'}}, 'restricted')).toBe('privileged');
+  });
+
+  it('makes an unlabelled namespace get CSI volumes when the cluster default is baseline', () => {
+    const config = configWith({podSecurityDefault: 'baseline'});
+    const out = injectObject({kind: {group: '', kind: 'Pod'}, object: annotatedPod(), seed: 's', namespace: {annotations: {}, labels: {}}}, config).object as Pod;
+    expect(out.spec?.volumes?.map(v => Object.keys(v).sort().join())).toEqual(['csi,name', 'csi,name']);
+  });
+});
+
 describe('sriovPools', () => {
   const count = (value: string, label = 'sriovToken') => Object.fromEntries(sriovPools(value, label).pools);
   it('counts the first pool of each URL', () => {
@@ -35,10 +51,23 @@ describe('sriovPools', () => {
     expect(count('not a url?sriovToken=x.io/a')).toEqual({});
     expect(count('kernel://a/n?sriovToken=x.io/a', '')).toEqual({});
   });
-  it('refuses names that are not extended resources, with a warning', () => {
-    const r = sriovPools('kernel://a/n?sriovToken=memory,kernel://a/n?sriovToken=kubernetes.io/x,kernel://a/n?sriovToken=a.io/%0A', 'sriovToken');
-    expect(r.pools.size).toBe(0);
-    expect(r.warnings).toHaveLength(3);
+  it.each([
+    ['memory', false],
+    ['kubernetes.io/x', false],
+    ['xkubernetes.io/foo', false],
+    ['sub.kubernetes.io/gpu', false],
+    ['requests.example.com/x', false],
+    ['a.io/%0A', false],
+    ['a.io/b/c', false],
+    [`a.io/${'x'.repeat(64)}`, false],
+    [`${'d'.repeat(250)}.io/x`, false],
+    ['worker.domain/100G', true],
+    ['intel.com/sriov_netdevice', true],
+    [`a.io/${'x'.repeat(63)}`, true],
+  ])('%s is an extended resource name: %s', (name, valid) => {
+    const r = sriovPools(`kernel://a/n?sriovToken=${name}`, 'sriovToken');
+    expect(r.pools.size).toBe(valid ? 1 : 0);
+    expect(r.warnings).toEqual(valid ? [] : ['a sriovToken value is not an extended resource name (domain/name outside kubernetes.io); ignored']);
   });
 });
 
@@ -63,7 +92,7 @@ describe('the handler with a namespace source', () => {
     expect(plain.warnings).toEqual(['a namespace-wide request for network services, if any, was not applied (could not read namespace apps: connection refused)']);
     const annotated = await answer(down, annotatedPod());
     expect(annotated.patch).toBeDefined();
-    expect(annotated.warnings).toEqual(['injected for the privileged Pod Security level (could not read namespace apps: connection refused)']);
+    expect(annotated.warnings).toEqual(['injected for the privileged Pod Security level, the cluster default (could not read namespace apps: connection refused)']);
   });
 
   it('does not look the namespace up for reviews it will not mutate', async () => {
@@ -115,7 +144,7 @@ describe('ApiNamespaceSource (real TLS, a fake apiserver)', () => {
     behaviour = 'ok';
   });
 
-  const source = (options: {timeoutMs?: number; ttlMs?: number; maxEntries?: number} = {}) =>
+  const source = (options: {timeoutMs?: number; ttlMs?: number; maxEntries?: number; maxSockets?: number} = {}) =>
     new ApiNamespaceSource({apiUrl, caFile, tokenFile, now: () => clock, ...options});
 
   it('reads annotations and labels with the bearer token, and caches them for the TTL', async () => {
@@ -150,12 +179,30 @@ describe('ApiNamespaceSource (real TLS, a fake apiserver)', () => {
     s.close();
   });
 
-  it('reports the apiserver refusal, and does not cache failures', async () => {
+  it('reports the apiserver refusal, reuses it for 2 s, then asks again', async () => {
     const s = source();
+    clock = 0;
     behaviour = 'forbidden';
     expect(await s.lookup('x')).toEqual({ok: false, reason: 'HTTP 403: namespaces "x" is forbidden'});
     behaviour = 'ok';
+    clock = 1_999;
+    expect((await s.lookup('x')).ok).toBe(false);
+    expect(requests).toHaveLength(1);
+    clock = 2_001;
     expect((await s.lookup('x')).ok).toBe(true);
+    expect(requests).toHaveLength(2);
+    s.close();
+  });
+
+  it('answers with the last good metadata when a later read fails, while it is recent', async () => {
+    const s = source({ttlMs: 1000});
+    clock = 0;
+    const good = await s.lookup('kept');
+    behaviour = 'forbidden';
+    clock = 5_000;
+    expect(await s.lookup('kept')).toEqual(good);
+    clock = 700_000;
+    expect((await s.lookup('kept')).ok).toBe(false);
     s.close();
   });
 
@@ -163,6 +210,16 @@ describe('ApiNamespaceSource (real TLS, a fake apiserver)', () => {
     const s = source({timeoutMs: 100});
     behaviour = 'hang';
     expect(await s.lookup('slow')).toEqual({ok: false, reason: 'no answer within 100 ms'});
+    s.close();
+  });
+
+  it('bounds lookups waiting for a connection by the same deadline (they never reach the apiserver)', async () => {
+    const s = source({timeoutMs: 200, maxSockets: 1});
+    behaviour = 'hang';
+    const results = await Promise.all(['q1', 'q2', 'q3', 'q4'].map(n => s.lookup(n)));
+    expect(results.every(r => !r.ok && r.reason === 'no answer within 200 ms')).toBe(true);
+    // Had the deadline started only with a socket, each would have had its turn on the one connection.
+    expect(requests).toHaveLength(1);
     s.close();
   });
 

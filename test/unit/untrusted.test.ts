@@ -47,6 +47,13 @@ describe('a pod author cannot steer the injection', () => {
     expect(result.warnings).toEqual([`annotation "${key}" is ignored: what is injected is set by the injector's config only`]);
   });
 
+  it('names a few such annotations and counts the rest, so thousands cannot flood the answer', () => {
+    const many = Object.fromEntries(Array.from({length: 1000}, (_, i) => [`sidecar-injector.networkservicemesh.io/knob-${i}`, 'x']));
+    const result = inject(pod({annotations: {[NSM_ANNOTATION]: 'kernel://a/nsm-1', ...many}}));
+    expect(result.warnings).toHaveLength(4);
+    expect(result.warnings[3]).toBe('997 more annotations with the prefix sidecar-injector.networkservicemesh.io/ are ignored too');
+  });
+
   it.each([
     ['an image parameter', 'kernel://a/nsm-1?image=evil.example.com/x:1&privileged=true&hostPath=/'],
     ['a mount path', 'kernel://a/nsm-1?mountPath=/etc&volume=hostPath'],
@@ -61,6 +68,7 @@ describe('a pod author cannot steer the injection', () => {
     const result = inject(pod({annotations: {[NSM_ANNOTATION]: 'kernel://a/nsm-1?sriovToken=memory,kernel://b/nsm-2?sriovToken=kubernetes.io/batch'}}));
     expect(result.warnings).toHaveLength(2);
     expect(result.warnings.every(w => w.includes('is not an extended resource name'))).toBe(true);
+    expect(result.warnings.join()).not.toContain('memory');
     const init = ours(result.object as Pod)[0];
     expect(init?.resources).toEqual({requests: {cpu: '100m', memory: '40Mi'}, limits: {cpu: '200m', memory: '80Mi'}});
   });

@@ -1,0 +1,85 @@
+/**
+ * The servers the benchmarks start: ours (`npm start`'s command, and the HTTPS entry point), the
+ * floors (a functions-framework echo function, bare node:http and node:https echoes) and, with
+ * `explain`, variants that split our HTTP cost into parts (servers/ff-variants.js).
+ */
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {join} from 'node:path';
+import {BENCH_DIR, ROOT, ffMain} from './proc.mjs';
+
+/** `npm start`'s command, from package.json, as arguments to functions-framework's CLI. */
+export function startCommandArgs() {
+  const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const words = start.trim().split(/\s+/);
+  if (words[0] !== 'functions-framework') throw new Error(`package.json start is not a functions-framework command: ${start}`);
+  return words.slice(1);
+}
+
+/** Our answer to `review`, computed in-process, in a file (for the `canned` variant). */
+function cannedAnswer(tmp, review) {
+  const require = createRequire(join(ROOT, 'package.json'));
+  const {mutateReview} = require(join(ROOT, 'dist', 'functions', 'admission', 'mutate.js'));
+  const {parseConfig} = require(join(ROOT, 'dist', 'functions', 'config', 'parse.js'));
+  const config = parseConfig(readFileSync(join(ROOT, 'manifests', 'base', 'config.yaml'), 'utf8'));
+  const file = join(tmp, 'answer.json');
+  writeFileSync(file, JSON.stringify(mutateReview(review, config.value).answer));
+  return file;
+}
+
+/** A self-signed EC certificate for 127.0.0.1, as TLS_CERT_DIR wants it: tls.crt and tls.key. */
+export function makeCertificate(tmp) {
+  const dir = join(tmp, 'tls');
+  mkdirSync(dir, {recursive: true});
+  const result = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')],
+    {encoding: 'utf8'},
+  );
+  if (result.status !== 0) throw new Error(`openssl failed: ${result.stderr}`);
+  return dir;
+}
+
+/**
+ * Each target: id, label, script (run as `node -r preload.cjs script args`), args, env, scheme,
+ * `injects` (its answer must carry a patch), `explain` (a variant), `memory` (the heap probe's
+ * node flags and env, for the memory phase).
+ */
+export function makeTargets({tmp, explain = false, review, log = () => {}}) {
+  const ff = ffMain();
+  // The memory probe (preload.cjs): a full GC and memoryUsage() on SIGUSR2. Not used for cold starts.
+  const memoryProbe = id => ({memory: {nodeArgs: ['--expose-gc'], env: {BENCH_HEAP_FILE: join(tmp, `${id}.heap.json`)}}});
+  const targets = [
+    {id: 'ours', label: 'ours: `npm start` (functions-framework)', script: ff, args: startCommandArgs(), injects: true, ...memoryProbe('ours')},
+    {id: 'ff-echo', label: 'functions-framework echo function', script: ff, args: ['--target=echo', '--signature-type=http', `--source=${join(BENCH_DIR, 'servers', 'echo-ff.js')}`], ...memoryProbe('ff-echo')},
+    {id: 'bare-http', label: 'bare node:http echo', script: join(BENCH_DIR, 'servers', 'echo-bare.mjs')},
+  ];
+  if (explain) {
+    const variants = join(BENCH_DIR, 'servers', 'ff-variants.js');
+    const variant = (id, label, target, extra = {}) => ({id, label, script: ff, args: [`--target=${target}`, '--signature-type=http', `--source=${variants}`], explain: true, ...extra});
+    targets.push(
+      {id: 'ours-nolog', label: 'ours, LOG_LEVEL=warn (no decision log line)', script: ff, args: startCommandArgs(), env: {LOG_LEVEL: 'warn'}, injects: true, explain: true},
+      variant('ff-canned', 'FF function answering our 3 KB answer, precomputed', 'canned', {env: {BENCH_CANNED_ANSWER: cannedAnswer(tmp, review)}}),
+      variant('ff-handler', 'FF + createHandler (no log, no metrics), res.send', 'handler', {injects: true}),
+      variant('ff-handler-raw', 'FF + createHandler, answer by res.writeHead/end', 'handlerRaw', {injects: true}),
+      variant('ff-runtime-raw', 'FF + createRuntime (as index.ts), res.writeHead/end', 'runtimeRaw', {injects: true}),
+    );
+  }
+  const https = join(ROOT, 'dist', 'functions', 'https', 'main.js');
+  if (existsSync(https)) {
+    const certDir = makeCertificate(tmp);
+    targets.push(
+      {id: 'ours-https', label: 'ours: HTTPS entry (node:https)', script: https, env: {TLS_CERT_DIR: certDir}, scheme: 'https', injects: true},
+      {id: 'bare-https', label: 'bare node:https echo', script: join(BENCH_DIR, 'servers', 'echo-bare.mjs'), env: {TLS_CERT_DIR: certDir}, scheme: 'https'},
+    );
+    if (explain) {
+      targets.push({id: 'bare-https-runtime', label: 'bare node:https + createRuntime handler', script: join(BENCH_DIR, 'servers', 'handler-bare.mjs'),
+        env: {TLS_CERT_DIR: certDir}, scheme: 'https', injects: true, explain: true});
+    }
+  } else {
+    log('dist/functions/https/main.js not built: skipping the HTTPS comparison');
+  }
+  return targets;
+}
