@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**', 'scripts/bench/**', '*.config.js', '*.config.mjs', 'test/e2e/controlplane/**']},
+  {ignores: ['**/*.generated.ts', 'dist/**', 'node_modules/**', 'coverage/**', '.cache/**', 'scripts/bench/**', '*.config.js', '*.config.mjs', 'test/e2e/controlplane/**']},
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {parserOptions: {projectService: true, tsconfigRootDir: import.meta.dirname}},

@@ -19,7 +19,10 @@ function bodyOf(req: Request): RequestBody | undefined {
 
 export async function mutate(req: Request, res: Response): Promise<void> {
   const answer = await runtime.handle({method: req.method, path: req.path, body: bodyOf(req)});
-  res.status(answer.status).set(answer.headers).send(answer.body);
+  // node's own writeHead/end: express's send() would re-encode the body and compute an ETag for
+  // every answer (docs/benchmarks.md).
+  res.writeHead(answer.status, {...answer.headers, 'content-length': Buffer.byteLength(answer.body)});
+  res.end(answer.body);
 }
 
 http('mutate', mutate);

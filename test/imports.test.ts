@@ -1,6 +1,6 @@
 /**
  * What the built function loads, checked in a fresh node process (dist/, built by `npm test`'s
- * pretest): the heavy parts of prom-client and the cloudevents SDK stay unloaded unless needed,
+ * pretest): the heavy parts of prom-client, the cloudevents SDK and Ajv's compiler stay unloaded unless needed,
  * since a scale-to-zero function pays every import on each cold start.
  */
 import {execFileSync} from 'node:child_process';
@@ -10,6 +10,7 @@ interface Loaded {
   readonly promClientIndex: boolean;
   readonly opentelemetry: boolean;
   readonly promClientCounter: boolean;
+  readonly ajvCompiler: boolean;
 }
 
 function loadedModules(env: Record<string, string>): Loaded {
@@ -25,6 +26,7 @@ function loadedModules(env: Record<string, string>): Loaded {
         promClientIndex: has('/node_modules/prom-client/index.js'),
         opentelemetry: has('/node_modules/@opentelemetry/'),
         promClientCounter: has('/node_modules/prom-client/lib/counter.js'),
+        ajvCompiler: has('/node_modules/ajv/dist/ajv.js') || has('/node_modules/ajv/dist/core.js'),
       }));
       runtime.close();
     });`;
@@ -32,8 +34,8 @@ function loadedModules(env: Record<string, string>): Loaded {
 }
 
 describe('imports at startup', () => {
-  it('without K_SINK: prom-client core only, no cloudevents SDK', () => {
-    expect(loadedModules({})).toEqual({cloudevents: false, promClientIndex: false, opentelemetry: false, promClientCounter: true});
+  it('without K_SINK: prom-client core only, no cloudevents SDK, no Ajv compiler (validators are pre-generated)', () => {
+    expect(loadedModules({})).toEqual({cloudevents: false, promClientIndex: false, opentelemetry: false, promClientCounter: true, ajvCompiler: false});
   });
 
   it('with K_SINK: the cloudevents SDK is loaded at startup, before any request', () => {

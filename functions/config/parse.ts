@@ -2,20 +2,17 @@
  * Config text -> a validated, versioned config, or the list of problems naming each field.
  * Pure apart from hashing: no file reads (see source.ts), so tests and the CLI call it directly.
  */
-import Ajv, {type ErrorObject} from 'ajv';
+import type {ErrorObject, ValidateFunction} from 'ajv';
 import {createHash} from 'node:crypto';
 import {parseAllDocuments} from 'yaml';
 import type {InjectorConfig, VersionedConfig} from '../core/config';
-import {CONFIG_SCHEMA} from './schema';
+import {validate as validateConfigGenerated} from './config-validator.generated';
 
 export type ParsedConfig = {ok: true; value: VersionedConfig} | {ok: false; errors: string[]};
 
-// Compiled once per process; `useDefaults` fills the optional lists so the core sees full objects.
-// strictRequired is off only because the env rule "at most one value source" names properties
-// inside `not`, which strict mode would otherwise reject.
-const validate = new Ajv({allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true}).compile<InjectorConfig>(
-  CONFIG_SCHEMA,
-);
+// Compiled from CONFIG_SCHEMA at development time (scripts/validators.ts); its `useDefaults` fills
+// the optional lists so the core sees full objects. No Ajv is loaded at run time.
+const validate = validateConfigGenerated as unknown as ValidateFunction<InjectorConfig>;
 
 /** `/sidecars/0/image` -> `sidecars[0].image`, the way a person reads YAML. */
 function fieldName(pointer: string): string {

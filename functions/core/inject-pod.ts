@@ -8,7 +8,7 @@
 import type {Container, EnvVar, ResourceRequirements, Volume, VolumeMount} from 'kubernetes-types/core/v1';
 import type {ContainerTemplate, EnvTemplate, PodSecurityLevel, VersionedConfig} from './config';
 import type {InjectedNames} from './decision';
-import type {JsonObject} from './json';
+import {copyJson, type JsonObject} from './json';
 import {imageRepository, uniqueName} from './names';
 import type {PodTemplateView} from './pod-template';
 import {encodeStatus} from './status';
@@ -50,14 +50,14 @@ function resolveEnv(entry: EnvTemplate, ctx: PodInjectionContext): EnvVar {
   if ('injectorValue' in entry) {
     return {name: entry.name, value: entry.injectorValue === 'networkServices' ? ctx.networkServices : ctx.nsmName};
   }
-  return structuredClone(entry);
+  return copyJson(entry);
 }
 
 /** The template's resources plus `extra` extended resources in both requests and limits (never instead of them). */
 function withExtendedResources(base: ResourceRequirements | undefined, extra: ReadonlyMap<string, number>): ResourceRequirements | undefined {
-  if (extra.size === 0) return base === undefined ? undefined : structuredClone(base);
+  if (extra.size === 0) return base === undefined ? undefined : copyJson(base);
   const counts = Object.fromEntries([...extra].map(([pool, n]) => [pool, String(n)]));
-  return {...structuredClone(base), requests: {...base?.requests, ...counts}, limits: {...base?.limits, ...counts}};
+  return {...copyJson(base), requests: {...base?.requests, ...counts}, limits: {...base?.limits, ...counts}};
 }
 
 /** Appends `added` to the list at `key`, without creating an empty list that wasn't there. */
@@ -79,7 +79,7 @@ export function injectPodTemplate(view: PodTemplateView, ctx: PodInjectionContex
     if (name !== v.name) warnings.push(`the pod already has a volume named "${v.name}"; the injected one is named "${name}"`);
     volumeNames.add(name);
     volumeRename.set(v.name, name);
-    return {...structuredClone(v), name};
+    return {...copyJson(v), name};
   });
 
   const containerNames = new Set([...view.initContainers, ...view.containers].map(c => c.name));
@@ -101,7 +101,7 @@ export function injectPodTemplate(view: PodTemplateView, ctx: PodInjectionContex
     if (resources !== undefined) container.resources = resources;
     if (mounts.length > 0) container.volumeMounts = mounts;
     const securityContext = t.securityContext === undefined && profile?.securityContext === undefined ? undefined : {...t.securityContext, ...profile?.securityContext};
-    if (securityContext !== undefined) container.securityContext = structuredClone(securityContext);
+    if (securityContext !== undefined) container.securityContext = copyJson(securityContext);
     return container;
   };
   // As in NSM, SR-IOV pools go to the init containers, which set the interfaces up.

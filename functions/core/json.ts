@@ -14,3 +14,16 @@ export function isStringMap(value: unknown): value is Record<string, string> {
 export function own(obj: JsonObject, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
 }
+
+/**
+ * A deep copy of JSON data (objects, arrays, scalars): what we add to a pod must not share objects
+ * with the config it came from. A plain recursive copy is several times faster than structuredClone
+ * for these small values (docs/benchmarks.md).
+ */
+export function copyJson<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copyJson) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const out: JsonObject = {};
+  for (const [key, v] of Object.entries(value)) Object.defineProperty(out, key, {value: copyJson(v), enumerable: true, writable: true, configurable: true});
+  return out as T;
+}

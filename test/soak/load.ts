@@ -48,7 +48,11 @@ export function post(url: string, body: string, options: {agent?: HttpAgent | Ht
         res.on('error', e => resolve({status: 0, body: '', error: e.message, handshook}));
       },
     );
-    req.on('socket', socket => socket.once('secureConnect', () => (handshook = true)));
+    // A reused keep-alive socket finished its handshake long ago; a new one reports it.
+    req.on('socket', socket => {
+      if (!socket.connecting) handshook = true;
+      else socket.once('secureConnect', () => (handshook = true));
+    });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', e => resolve({status: 0, body: '', error: e.message, handshook}));
     req.end(body);
