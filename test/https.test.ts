@@ -13,17 +13,10 @@ import {connect, createServer as createTlsServer, type TLSSocket} from 'node:tls
 import {MAX_BODY_BYTES} from '../functions/http/handler';
 import {annotatedPod, decodePatch, review} from './support/fixtures';
 import {FakeSecretVolume, SERVICE_DNS, TestPki, tlsFiles, type Pem} from './support/tls';
+import {eventually} from './support/eventually';
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
-async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Settles with `promise`, or rejects after `ms` (a hung child must fail the test, not hang it). */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

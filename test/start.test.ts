@@ -6,6 +6,7 @@ import {stringify} from 'yaml';
 import {FakeConfigMapVolume} from './support/configmap-volume';
 import {annotatedPod, decodePatch, DEFAULT_CONFIG_TEXT, defaultConfig, review} from './support/fixtures';
 import {startFunction, type RunningFunction} from './support/process';
+import {eventually} from './support/eventually';
 
 async function mutate(fn: RunningFunction): Promise<{status: number; ops: Array<{path: string; value?: unknown}>}> {
   const res = await fetch(`${fn.url}/mutate`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(review(annotatedPod()))});
@@ -16,13 +17,6 @@ async function mutate(fn: RunningFunction): Promise<{status: number; ops: Array<
 const injectsNativeSidecar = (ops: Array<{path: string; value?: unknown}>): boolean =>
   ops.some(op => op.path === '/spec/initContainers' && JSON.stringify(op.value).includes('"restartPolicy":"Always"'));
 
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise(r => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('npm start', () => {
   const volume = new FakeConfigMapVolume(DEFAULT_CONFIG_TEXT);

@@ -9,9 +9,10 @@
  *   GET  /metrics          Prometheus text format, when the deps provide metrics
  */
 import type {VersionedConfig} from '../core/config';
-import type {Decision} from '../core/decision';
 import {mayMutate, mutateReview} from '../admission/mutate';
 import type {NamespaceLookup, NamespaceSource} from '../kube/namespaces';
+import type {DecisionRecord, NamespaceLookupResult} from '../admission/decision-record';
+import type {MetricsPage} from '../ops/metrics';
 import {checkReview, reviewResponse, type AdmissionReviewRequest} from '../admission/review';
 import {logDecision} from '../ops/decision-log';
 import type {Logger} from '../ops/log';
@@ -30,30 +31,6 @@ export interface HttpRequest {
   readonly method: string;
   readonly path: string;
   readonly body: RequestBody | undefined;
-}
-
-/** How the namespace lookup for a review went; `failed` means the decision used the fallback. */
-export const NAMESPACE_LOOKUP_RESULTS = ['ok', 'failed'] as const;
-export type NamespaceLookupResult = (typeof NAMESPACE_LOOKUP_RESULTS)[number];
-
-/**
- * Everything about one decision that logs, metrics and audit events need. `review` still holds the
- * object: consumers must take only what ops/decision-summary.ts takes (pods carry secrets in env).
- */
-export interface DecisionRecord {
-  readonly review: AdmissionReviewRequest;
-  readonly decision: Decision | {outcome: 'error'};
-  readonly warnings: readonly string[];
-  readonly configHash: string;
-  readonly durationSeconds: number;
-  /** Undefined when no lookup was made (none configured, or a review we don't mutate). */
-  readonly namespaceLookup?: NamespaceLookupResult | undefined;
-}
-
-/** A metrics page, already rendered. */
-export interface MetricsPage {
-  readonly contentType: string;
-  readonly body: string;
 }
 
 export interface HandlerDeps {

@@ -4,7 +4,7 @@
  * the object itself. Documented in docs/events.md; change both together, and bump the type's
  * version on any incompatible change.
  */
-import type {DecisionRecord} from '../http/handler';
+import type {DecisionRecord} from '../admission/decision-record';
 import {summarize, type DecisionSummary} from './decision-summary';
 
 export const DECISION_EVENT_TYPE = 'io.networkservicemesh.sidecar-injector.decision.v1';

@@ -3,7 +3,7 @@
  * (delivery-queue.ts), encoded and posted by cloudevents.ts, which is imported only here and only
  * when K_SINK is set.
  */
-import type {DecisionRecord} from '../http/handler';
+import type {DecisionRecord} from '../admission/decision-record';
 import {decisionEvent, type DecisionEvent} from './audit-event';
 import {sinkForLogs, type AuditSettings} from './audit-settings';
 import type {CloudEventSender} from './cloudevents';

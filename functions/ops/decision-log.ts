@@ -2,7 +2,7 @@
  * The one log line per decision: enough to answer "was the webhook called for my pod, and what did
  * it decide?" from the logs alone. Fields come from the decision summary, never from the object.
  */
-import type {DecisionRecord} from '../http/handler';
+import type {DecisionRecord} from '../admission/decision-record';
 import {summarize} from './decision-summary';
 import type {Logger} from './log';
 

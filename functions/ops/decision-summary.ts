@@ -5,7 +5,7 @@
  */
 import type {InjectedNames, RequestSource, SkipReason} from '../core/decision';
 import type {AdmissionReviewRequest} from '../admission/review';
-import type {DecisionRecord, NamespaceLookupResult} from '../http/handler';
+import type {DecisionRecord, NamespaceLookupResult} from '../admission/decision-record';
 
 export interface DecisionSummary {
   readonly uid: string;

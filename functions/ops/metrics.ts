@@ -8,8 +8,14 @@ import {REQUEST_SOURCES, SKIP_REASONS} from '../core/decision';
 import {INJECTABLE_KINDS, injectableKind} from '../core/kinds';
 import type {LoadResult} from '../config/source';
 import {ERROR_CODES, type ErrorCode} from '../http/errors';
-import {NAMESPACE_LOOKUP_RESULTS, type DecisionRecord, type MetricsPage} from '../http/handler';
+import {NAMESPACE_LOOKUP_RESULTS, type DecisionRecord} from '../admission/decision-record';
 import {Counter, Gauge, Histogram, Registry} from './prom';
+
+/** A metrics page, already rendered. */
+export interface MetricsPage {
+  readonly contentType: string;
+  readonly body: string;
+}
 
 export const METRIC_PREFIX = 'nsm_injector_';
 

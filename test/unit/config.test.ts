@@ -7,6 +7,7 @@ import {ConfigSource, resolveConfigPath, bundledConfigPath} from '../../function
 import type {LogFields, Logger, LogLevel} from '../../functions/ops/log';
 import {DEFAULT_CONFIG_TEXT, defaultConfig} from '../support/fixtures';
 import {FakeConfigMapVolume} from '../support/configmap-volume';
+import {eventually} from '../support/eventually';
 
 const errorsOf = (text: string): string[] => {
   const r = parseConfig(text);
@@ -71,13 +72,6 @@ function recordingLogger(): Logger & {lines: Array<{level: LogLevel; message: st
   return {lines, log: (level, message, fields = {}) => lines.push({level, message, fields})};
 }
 
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return;
-    await new Promise(r => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('ConfigSource', () => {
   it('resolves INJECTOR_CONFIG: unset -> bundled, folder -> folder/config.yaml, file -> file', () => {
