@@ -38,8 +38,10 @@ export function sriovPools(networkServices: string, label: string): SriovRequest
     } catch {
       continue; // not a URL (NSM itself will complain about it); nothing to count
     }
-    const pool = url.searchParams.get(label);
-    if (pool === null || pool === '') continue;
+    // `sriovToken=<pool>[,<pool>...]`: the annotation is itself a comma list, so several pools in
+    // one URL arrive percent-encoded (%2C) or as repeated labels; either way the first one counts.
+    const pool = url.searchParams.get(label)?.split(',')[0]?.trim();
+    if (pool === undefined || pool === '') continue;
     if (!isExtendedResourceName(pool)) {
       // The value itself stays out of the warning (it is logged and audited; it is pod input).
       warnings.push(`a ${label} value is not an extended resource name (domain/name outside kubernetes.io); ignored`);

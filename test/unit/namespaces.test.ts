@@ -46,6 +46,10 @@ describe('sriovPools', () => {
   it('counts the first pool of each URL', () => {
     expect(count('kernel://a/n?sriovToken=x.io/a&sriovToken=x.io/b,kernel://b/n?sriovToken=x.io/a,kernel://c/n?sriovToken=y.io/c')).toEqual({'x.io/a': 2, 'y.io/c': 1});
   });
+  it('counts the first of several pools listed in one label (sriovToken=<pool>,<pool>, percent-encoded in the annotation)', () => {
+    expect(count('kernel://a/n?sriovToken=x.io/a%2Cy.io/b,kernel://b/n?sriovToken=y.io/b%2Cx.io/a')).toEqual({'x.io/a': 1, 'y.io/b': 1});
+  });
+
   it('counts nothing without tokens, for non-URLs, or when the label is off', () => {
     expect(count('kernel://a/n,kernel://b/n?app=x')).toEqual({});
     expect(count('not a url?sriovToken=x.io/a')).toEqual({});
