@@ -6,6 +6,11 @@
  * delivery gets a deadline, after which its AbortSignal fires. Nothing is retried: at most once.
  * Losses are counted one by one but logged once per burst: a line when the first is lost, and a
  * line with the totals when the burst window closes (or on close), however many were lost.
+ *
+ * After a failed delivery the queue pauses sending (1 s, doubling while failures go on, up to
+ * 30 s; a success resets it): a sink that refuses every connection would otherwise cost a connect
+ * and an error per event, CPU taken from the answers (docs/benchmarks.md). While paused, items
+ * wait within the capacity and beyond it are dropped, as ever.
  */
 import type {Logger} from './log';
 
@@ -26,6 +31,8 @@ export interface DeliveryQueueOptions<T> {
   /** Extra fields for the loss log lines (where to), never secrets. */
   readonly context?: Readonly<Record<string, string>>;
   readonly burstMs?: number;
+  /** The pause after a failure, doubled while failures go on: [first, longest]. */
+  readonly backoffMs?: readonly [number, number];
 }
 
 /**
@@ -60,6 +67,8 @@ export class DeliveryQueue<T> {
   private closed = false;
   private burst: Burst | undefined;
   private idleWaiters: Array<() => void> = [];
+  private backoff = 0;
+  private resume: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DeliveryQueueOptions<T>) {}
 
@@ -98,6 +107,8 @@ export class DeliveryQueue<T> {
       flight.controller.abort(new Error('shut down'));
     }
     this.inFlight.clear();
+    if (this.resume !== undefined) clearTimeout(this.resume);
+    this.resume = undefined;
     const unsent = this.waiting.splice(0).length;
     for (let i = 0; i < unsent; i++) this.lost('dropped', 'shut down');
     this.endBurst();
@@ -114,7 +125,7 @@ export class DeliveryQueue<T> {
   }
 
   private pump(): void {
-    while (!this.closed && this.inFlight.size < this.options.concurrency) {
+    while (!this.closed && this.resume === undefined && this.inFlight.size < this.options.concurrency) {
       const item = this.waiting.shift();
       if (item === undefined) break;
       this.send(item);
@@ -147,7 +158,19 @@ export class DeliveryQueue<T> {
       if (error === undefined) this.options.onResult('sent');
       else this.lost('failed', describe(error));
     }
+    if (error === undefined) this.backoff = 0;
+    else if (!this.closed && this.resume === undefined) this.pause();
     this.pump();
+  }
+
+  private pause(): void {
+    const [first, longest] = this.options.backoffMs ?? [1000, 30_000];
+    this.backoff = this.backoff === 0 ? first : Math.min(this.backoff * 2, longest);
+    this.resume = setTimeout(() => {
+      this.resume = undefined;
+      this.pump();
+    }, this.backoff);
+    this.resume.unref();
   }
 
   private lost(result: 'dropped' | 'failed', cause: string): void {

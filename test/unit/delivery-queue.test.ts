@@ -129,3 +129,43 @@ describe('DeliveryQueue', () => {
     });
   });
 });
+
+describe('DeliveryQueue backoff', () => {
+  it('pauses sending after a failure, doubling the pause while failures go on, and resets on success', async () => {
+    jest.useFakeTimers({doNotFake: ['setImmediate']});
+    try {
+      const {queue, pending, results, tick} = setup({capacity: 10, backoffMs: [100, 400]});
+      for (let i = 0; i < 4; i++) queue.offer(i);
+      await tick();
+      expect(pending).toHaveLength(1);
+      pending[0]?.reject(new Error('ECONNREFUSED'));
+      await tick();
+      // Paused: the next item waits instead of costing another failed connect.
+      expect(pending).toHaveLength(1);
+      jest.advanceTimersByTime(99);
+      await tick();
+      expect(pending).toHaveLength(1);
+      jest.advanceTimersByTime(1);
+      await tick();
+      expect(pending).toHaveLength(2);
+      pending[1]?.reject(new Error('ECONNREFUSED'));
+      await tick();
+      jest.advanceTimersByTime(199);
+      await tick();
+      expect(pending).toHaveLength(2);
+      jest.advanceTimersByTime(1);
+      await tick();
+      expect(pending).toHaveLength(3);
+      pending[2]?.resolve();
+      await tick();
+      // A success resets the pause: the last item goes at once.
+      expect(pending).toHaveLength(4);
+      pending[3]?.resolve();
+      await tick();
+      expect(results).toEqual(['failed', 'failed', 'sent', 'sent']);
+      queue.close();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});

@@ -73,6 +73,14 @@ export function evaluateBudgets(results) {
     const p = ratio(http.ours.p99, http['ff-echo'].p99);
     add('http-p99', 'HTTP: p99 <= 1.2x the functions-framework echo p99', p, 1.2, p <= 1.2, `${x(p)} (${num(http.ours.p99, 2)} vs ${num(http['ff-echo'].p99, 2)} ms)`);
   }
+  for (const [id, what] of [['ours-sink-hang', 'hanging'], ['ours-sink-down', 'down']]) {
+    if (!http?.ours || !http[id]) continue;
+    // Issue 5: delivery is off the admission path, so a bad sink must not slow the answers.
+    const t = ratio(http[id].rps, http.ours.rps);
+    const p = ratio(http[id].p50, http.ours.p50);
+    add(`sink-${what}`, `audit sink ${what}: throughput >= 0.9x and p50 <= 1.1x ours without a sink (issue 5)`, t, 0.9, t >= 0.9 && p <= 1.1,
+      `${x(t)} throughput, ${x(p)} p50 (${num(http[id].rps)} vs ${num(http.ours.rps)} req/s; ${num(http[id].p50, 2)} vs ${num(http.ours.p50, 2)} ms)`);
+  }
   if (http?.['ours-https'] && http['bare-https']) {
     const t = ratio(http['ours-https'].rps, http['bare-https'].rps);
     const cpu = ratio(http['bare-https'].cpuUsPerRequest, http['ours-https'].cpuUsPerRequest);

@@ -6,6 +6,7 @@
 import {spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
+import {createServer} from 'node:net';
 import {join} from 'node:path';
 import {BENCH_DIR, ROOT, ffMain} from './proc.mjs';
 
@@ -27,6 +28,18 @@ function cannedAnswer(tmp, review) {
   writeFileSync(file, JSON.stringify(mutateReview(review, config.value).answer));
   return file;
 }
+
+const listening = server => new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+/** A TCP server in this process that accepts connections and never answers (kept for the whole run). */
+const hangingServer = createServer(socket => socket.unref());
+const HANGING_PORT = await listening(hangingServer);
+hangingServer.unref();
+/** A loopback port nothing listens on (bound, read, released). */
+const closedServer = createServer();
+const CLOSED_PORT = await listening(closedServer);
+closedServer.close();
+const hangingReceiverPort = () => HANGING_PORT;
+const closedPort = () => CLOSED_PORT;
 
 /** A self-signed EC certificate for 127.0.0.1, as TLS_CERT_DIR wants it: tls.crt and tls.key. */
 export function makeCertificate(tmp) {
@@ -53,6 +66,9 @@ export function makeTargets({tmp, explain = false, review, log = () => {}}) {
   const memoryProbe = id => ({memory: {nodeArgs: ['--expose-gc'], env: {BENCH_HEAP_FILE: join(tmp, `${id}.heap.json`)}}});
   const targets = [
     {id: 'ours', label: 'ours: `npm start` (functions-framework)', script: ff, args: startCommandArgs(), injects: true, ...memoryProbe('ours')},
+    // Issue 5: with the audit sink down or hanging, answers must come as fast as without a sink.
+    {id: 'ours-sink-hang', label: 'ours, K_SINK: a receiver that never answers', script: ff, args: startCommandArgs(), env: {K_SINK: `http://127.0.0.1:${hangingReceiverPort()}/`}, injects: true},
+    {id: 'ours-sink-down', label: 'ours, K_SINK: nothing listening', script: ff, args: startCommandArgs(), env: {K_SINK: `http://127.0.0.1:${closedPort()}/`}, injects: true},
     {id: 'ff-echo', label: 'functions-framework echo function', script: ff, args: ['--target=echo', '--signature-type=http', `--source=${join(BENCH_DIR, 'servers', 'echo-ff.js')}`], ...memoryProbe('ff-echo')},
     {id: 'bare-http', label: 'bare node:http echo', script: join(BENCH_DIR, 'servers', 'echo-bare.mjs')},
   ];
