@@ -111,5 +111,6 @@ export const CONFIG_SCHEMA = {
       default: {},
     },
     sriovTokenLabel: {type: 'string', pattern: '^[A-Za-z0-9_.-]*$', default: 'sriovToken'},
+    sriovAllowedPools: {type: 'array', items: {type: 'string', minLength: 1}, uniqueItems: true},
   },
 } as const;

@@ -75,6 +75,11 @@ export interface InjectorConfig {
    * containers request one of that extended resource per URL that names it. Empty: off.
    */
   sriovTokenLabel: string;
+  /**
+   * The SR-IOV pools a pod may ask for. A token is pod input (anyone who may create a pod controls
+   * it), so a cluster can limit it to its real pools; absent, any extended resource name (as NSM).
+   */
+  sriovAllowedPools?: string[];
 }
 
 /** A config together with the digest of its source, which the injection stamps on what it injects. */

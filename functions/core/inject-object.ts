@@ -174,7 +174,7 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
   if (already !== undefined) return unchanged(input, skipped('already-injected'), [already]);
 
   const ignored = ignoredSettings([templateMetadata, path.length === 0 ? undefined : metadata], config.statusAnnotation);
-  const sriov = sriovPools(request.value, config.sriovTokenLabel);
+  const sriov = sriovPools(request.value, config.sriovTokenLabel, config.sriovAllowedPools);
   const result = injectPodTemplate(
     view.value,
     {

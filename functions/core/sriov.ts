@@ -27,7 +27,7 @@ export function isExtendedResourceName(name: string): boolean {
   return prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix) && local.length <= 63 && NAME.test(local);
 }
 
-export function sriovPools(networkServices: string, label: string): SriovRequest {
+export function sriovPools(networkServices: string, label: string, allowed?: readonly string[]): SriovRequest {
   const pools = new Map<string, number>();
   const warnings: string[] = [];
   if (label === '') return {pools, warnings};
@@ -45,6 +45,10 @@ export function sriovPools(networkServices: string, label: string): SriovRequest
     if (!isExtendedResourceName(pool)) {
       // The value itself stays out of the warning (it is logged and audited; it is pod input).
       warnings.push(`a ${label} value is not an extended resource name (domain/name outside kubernetes.io); ignored`);
+      continue;
+    }
+    if (allowed !== undefined && !allowed.includes(pool)) {
+      warnings.push(`a ${label} value names a pool the injector's config does not allow (sriovAllowedPools); ignored`);
       continue;
     }
     pools.set(pool, (pools.get(pool) ?? 0) + 1);

@@ -4,7 +4,7 @@
  */
 import type {Container, Pod} from 'kubernetes-types/core/v1';
 import {injectObject} from '../../functions/core/inject-object';
-import {defaultConfig, NSM_ANNOTATION, pod} from '../support/fixtures';
+import {configWith, defaultConfig, NSM_ANNOTATION, pod} from '../support/fixtures';
 
 const config = defaultConfig();
 const ours = (p: Pod): Container[] => [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].filter(c => c.name.startsWith('cmd-nsc'));
@@ -71,6 +71,17 @@ describe('a pod author cannot steer the injection', () => {
     expect(result.warnings.join()).not.toContain('memory');
     const init = ours(result.object as Pod)[0];
     expect(init?.resources).toEqual({requests: {cpu: '100m', memory: '40Mi'}, limits: {cpu: '200m', memory: '80Mi'}});
+  });
+
+  it('through an SR-IOV token naming a pool outside the config\'s sriovAllowedPools: refused with a warning', () => {
+    const strict = configWith({sriovAllowedPools: ['worker.domain/100G']});
+    const result = injectObject(
+      {kind: {group: '', kind: 'Pod'}, object: pod({annotations: {[NSM_ANNOTATION]: 'kernel://a/n?sriovToken=worker.domain/100G,kernel://b/n?sriovToken=other.domain/gpu'}}), seed: 'u'},
+      strict,
+    );
+    expect(result.warnings).toEqual(["a sriovToken value names a pool the injector's config does not allow (sriovAllowedPools); ignored"]);
+    const init = ours(result.object as Pod)[0];
+    expect(init?.resources?.limits).toEqual({cpu: '200m', memory: '80Mi', 'worker.domain/100G': '1'});
   });
 
   it('through its own volumes and containers named like ours: ours keep their own, renamed', () => {
