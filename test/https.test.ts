@@ -12,7 +12,8 @@ import {request} from 'node:https';
 import {connect, createServer as createTlsServer, type TLSSocket} from 'node:tls';
 import {MAX_BODY_BYTES} from '../functions/http/handler';
 import {annotatedPod, decodePatch, review} from './support/fixtures';
-import {FakeSecretVolume, SERVICE_DNS, TestPki, tlsFiles, type Pem} from './support/tls';
+import {KubeletVolume} from './support/kubelet-volume';
+import {SERVICE_DNS, TestPki, tlsFiles, type Pem} from './support/tls';
 import {eventually} from './support/eventually';
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
@@ -151,7 +152,7 @@ describe('HTTPS entry point', () => {
   const ca2 = pki.ca('test CA two');
   const ca3 = pki.ca('test CA three');
   const serving1 = pki.leaf(ca1);
-  const volume = new FakeSecretVolume(tlsFiles(serving1, ca1));
+  const volume = new KubeletVolume(tlsFiles(serving1, ca1));
   let server: Server;
 
   beforeAll(async () => (server = await startServer({TLS_CERT_DIR: volume.dir})), 20_000);
@@ -227,7 +228,7 @@ describe('HTTPS entry point', () => {
 
   it('serves a certificate from a new CA after a kubelet-style ..data swap, without a restart', async () => {
     expect(await trusts(server.port, ca2)).toBe(false);
-    volume.swap(tlsFiles(pki.leaf(ca2), ca2));
+    volume.update(tlsFiles(pki.leaf(ca2), ca2));
     // Only fs.watch can be this quick: the safety-net poll is set to 60 s here.
     await eventually(() => trusts(server.port, ca2), 'a client trusting only the new CA to connect', 5_000);
     expect(await trusts(server.port, ca1)).toBe(false);
@@ -238,13 +239,13 @@ describe('HTTPS entry point', () => {
   });
 
   it('keeps the certificate in use when the new pair is invalid', async () => {
-    volume.swap(tlsFiles(pki.leaf(ca2), ca2));
+    volume.update(tlsFiles(pki.leaf(ca2), ca2));
     await eventually(() => trusts(server.port, ca2), 'a good CA two certificate to be in use');
     const other = pki.leaf(ca3);
     const mismatched = {cert: other.cert, key: pki.leaf(ca3).key};
-    volume.swap(tlsFiles(mismatched));
+    volume.update(tlsFiles(mismatched));
     await eventually(() => server.output().includes('is not the key of the certificate'), 'the mismatched pair to be rejected', 5_000);
-    volume.swap({'tls.crt': 'not a certificate\n', 'tls.key': other.key});
+    volume.update({'tls.crt': 'not a certificate\n', 'tls.key': other.key});
     await eventually(() => server.output().includes('invalid certificate or key'), 'the garbage pair to be rejected', 5_000);
     expect(await trusts(server.port, ca2)).toBe(true);
     expect(await trusts(server.port, ca3)).toBe(false);
@@ -252,7 +253,7 @@ describe('HTTPS entry point', () => {
   });
 
   it('exits with an error when the folder holds no valid certificate at start', async () => {
-    const empty = new FakeSecretVolume({'tls.crt': serving1.cert, 'tls.key': pki.leaf(ca1).key});
+    const empty = new KubeletVolume({'tls.crt': serving1.cert, 'tls.key': pki.leaf(ca1).key});
     try {
       const proc = spawn(process.execPath, ['dist/functions/https/main.js'], {env: {...process.env, PORT: '0', LOG_LEVEL: 'info', TLS_CERT_DIR: empty.dir}, stdio: ['ignore', 'pipe', 'pipe']});
       let output = '';
@@ -268,7 +269,7 @@ describe('HTTPS entry point', () => {
 
 describe('HTTPS entry point on SIGTERM', () => {
   const ca = pki.ca('drain CA');
-  const volume = new FakeSecretVolume(tlsFiles(pki.leaf(ca)));
+  const volume = new KubeletVolume(tlsFiles(pki.leaf(ca)));
   afterAll(() => volume.remove());
 
   /** Sends the headers and half the body of a review, leaving the request in flight. */

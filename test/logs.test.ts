@@ -8,7 +8,7 @@ import {version} from '../package.json';
 import type {AdmissionReviewRequest} from '../functions/admission/review';
 import {jsonLogger, parseLogLevel} from '../functions/ops/log';
 import {createRuntime, type Runtime} from '../functions/runtime';
-import {FakeConfigMapVolume} from './support/configmap-volume';
+import {FakeConfigMapVolume} from './support/kubelet-volume';
 import {annotatedPod, DEFAULT_CONFIG_TEXT, defaultConfig, NSM_ANNOTATION, pod, review} from './support/fixtures';
 
 const SECRET = 's3cr3t-env-value-91b2';

@@ -13,7 +13,7 @@ import type {NamespaceLookup, NamespaceSource} from '../functions/kube/namespace
 import {silentLogger} from '../functions/ops/log';
 import {createMetrics} from '../functions/ops/metrics';
 import {createRuntime, type Runtime} from '../functions/runtime';
-import {FakeConfigMapVolume} from './support/configmap-volume';
+import {FakeConfigMapVolume} from './support/kubelet-volume';
 import {annotatedPod, DEFAULT_CONFIG_TEXT, defaultConfig, NSM_ANNOTATION, pod, review} from './support/fixtures';
 import {changes, parseSamples, pick, seriesKey, type Samples} from './support/prom-text';
 

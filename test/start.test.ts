@@ -3,7 +3,7 @@
  * ConfigMap-style folder, answering reviews over HTTP, and following config swaps without restart.
  */
 import {stringify} from 'yaml';
-import {FakeConfigMapVolume} from './support/configmap-volume';
+import {FakeConfigMapVolume} from './support/kubelet-volume';
 import {annotatedPod, decodePatch, DEFAULT_CONFIG_TEXT, defaultConfig, review} from './support/fixtures';
 import {startFunction, type RunningFunction} from './support/process';
 import {eventually} from './support/eventually';

@@ -9,7 +9,7 @@ import {join} from 'node:path';
 import {stringify} from 'yaml';
 import type {InjectorConfig} from '../../functions/core/config';
 import {parseConfig} from '../../functions/config/parse';
-import {FakeConfigMapVolume} from '../support/configmap-volume';
+import {FakeConfigMapVolume} from '../support/kubelet-volume';
 import {annotatedPod, decodePatch, defaultConfig, review} from '../support/fixtures';
 import {startFunction, type RunningFunction} from '../support/process';
 import {rssBytes, runLoad, type Outcome} from './load';

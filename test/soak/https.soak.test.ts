@@ -7,7 +7,7 @@ import {writeFileSync} from 'node:fs';
 import {Agent} from 'node:https';
 import {join} from 'node:path';
 import {startWebhookProcess} from '../e2e/support/webhook-process';
-import {KubeletVolume} from '../support/configmap-volume';
+import {KubeletVolume} from '../support/kubelet-volume';
 import {annotatedPod, review} from '../support/fixtures';
 import {freePort} from '../support/process';
 import {makeTestCa} from '../support/test-ca';

@@ -1,10 +1,10 @@
 /**
  * Real certificates for TLS tests, made with the `openssl` CLI (node:crypto can't issue X.509
- * certificates). P-256 keys keep each one to a few milliseconds. And a Secret volume laid out as the
- * kubelet does it, with its atomic `..data` swap.
+ * certificates). P-256 keys keep each one to a few milliseconds. (Secret volumes: KubeletVolume in
+ * kubelet-volume.ts.)
  */
 import {execFileSync} from 'node:child_process';
-import {mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
@@ -52,34 +52,4 @@ export class TestPki {
   }
 }
 
-/** A Secret volume as the kubelet lays it out: timestamped folder, `..data` symlink, file symlinks. */
-export class FakeSecretVolume {
-  readonly dir = mkdtempSync(join(tmpdir(), 'nsm-secret-'));
-  private generation = 0;
-
-  constructor(files: Readonly<Record<string, string>>) {
-    symlinkSync(this.writeGeneration(files), join(this.dir, '..data'));
-    for (const name of Object.keys(files)) symlinkSync(`..data/${name}`, join(this.dir, name));
-  }
-
-  private writeGeneration(files: Readonly<Record<string, string>>): string {
-    const name = `..2026_11_28_18_00_${String(this.generation++).padStart(2, '0')}.${process.pid}`;
-    mkdirSync(join(this.dir, name));
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(this.dir, name, file), text);
-    return name;
-  }
-
-  /** The kubelet's atomic update: new folder, `..data_tmp` symlink renamed over `..data`. */
-  swap(files: Readonly<Record<string, string>>): void {
-    const name = this.writeGeneration(files);
-    symlinkSync(name, join(this.dir, '..data_tmp'));
-    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
-  }
-
-  remove(): void {
-    rmSync(this.dir, {recursive: true, force: true});
-  }
-}
-
-/** The two files of a kubernetes.io/tls Secret. */
 export const tlsFiles = (pair: Pem, ca?: Pem): Record<string, string> => ({'tls.crt': pair.cert, 'tls.key': pair.key, ...(ca ? {'ca.crt': ca.cert} : {})});

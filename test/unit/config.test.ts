@@ -6,7 +6,7 @@ import {parseConfig} from '../../functions/config/parse';
 import {ConfigSource, resolveConfigPath, bundledConfigPath} from '../../functions/config/source';
 import type {LogFields, Logger, LogLevel} from '../../functions/ops/log';
 import {DEFAULT_CONFIG_TEXT, defaultConfig} from '../support/fixtures';
-import {FakeConfigMapVolume} from '../support/configmap-volume';
+import {FakeConfigMapVolume} from '../support/kubelet-volume';
 import {eventually} from '../support/eventually';
 
 const errorsOf = (text: string): string[] => {

@@ -7,7 +7,7 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {FakeConfigMapVolume} from '../../support/configmap-volume';
+import {FakeConfigMapVolume} from '../../support/kubelet-volume';
 import {DEFAULT_CONFIG_TEXT} from '../../support/fixtures';
 import {freePort} from '../../support/process';
 import {makeTestCerts, type TestCerts} from '../../support/test-ca';

@@ -1,4 +1,4 @@
-import {mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
@@ -25,6 +25,8 @@ export class KubeletVolume {
     const name = this.writeGeneration(files);
     symlinkSync(name, join(this.dir, '..data_tmp'));
     renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+    // A key new in this update gets its link too (the kubelet's final step).
+    for (const file of Object.keys(files)) if (!existsSync(join(this.dir, file))) symlinkSync(`..data/${file}`, join(this.dir, file));
   }
   remove(): void {
     rmSync(this.dir, {recursive: true, force: true});
