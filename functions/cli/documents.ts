@@ -9,7 +9,7 @@ import {isSeq, parseAllDocuments, visit, type Document} from 'yaml';
 import {diffPatch} from '../admission/patch';
 import type {VersionedConfig} from '../core/config';
 import {injectObject} from '../core/inject-object';
-import {isObject, isStringMap, own, type JsonObject} from '../core/json';
+import {isObject, isStringMap, own, unescapePointerToken, type JsonObject} from '../core/json';
 import type {NamespaceMeta} from '../core/namespace';
 import {groupKindOf} from '../core/kinds';
 
@@ -96,7 +96,7 @@ function injectOne(obj: unknown, versioned: VersionedConfig, namespaces: Namespa
 function yamlPath(doc: Document, pointer: string): Array<string | number> {
   const keys: Array<string | number> = [];
   for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const key = unescapePointerToken(raw);
     keys.push(isSeq(doc.getIn(keys, true)) ? Number(key) : key);
   }
   return keys;

@@ -6,6 +6,7 @@ import type {ErrorObject, ValidateFunction} from 'ajv';
 import {createHash} from 'node:crypto';
 import {parseAllDocuments} from 'yaml';
 import type {InjectorConfig, VersionedConfig} from '../core/config';
+import {unescapePointerToken} from '../core/json';
 import {validate as validateConfigGenerated} from './config-validator.generated';
 
 export type ParsedConfig = {ok: true; value: VersionedConfig} | {ok: false; errors: string[]};
@@ -19,7 +20,7 @@ function fieldName(pointer: string): string {
   const name = pointer
     .split('/')
     .slice(1)
-    .map(p => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map(unescapePointerToken)
     .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc === '' ? part : `${acc}.${part}`), '');
   return name === '' ? '(top level)' : name;
 }

@@ -12,25 +12,17 @@ import {existsSync, readFileSync, statSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
 import type {VersionedConfig} from '../core/config';
 import {watchFolder, type FolderWatch} from '../ops/folder-watch';
+import {packageRoot} from '../ops/package-root';
 import type {Logger} from '../ops/log';
 import {parseConfig} from './parse';
 
 export const CONFIG_FILE_IN_FOLDER = 'config.yaml';
 
-/** The project root (holding package.json), from this file in functions/ (ts-jest) or dist/functions/. */
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`package.json not found above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
-}
-
 /** The bundled default: the same file kustomize puts in the ConfigMap. */
 export function bundledConfigPath(): string {
-  return join(packageRoot(), 'manifests', 'base', 'config.yaml');
+  const root = packageRoot();
+  if (root === undefined) throw new Error(`package.json not found above ${__dirname}`);
+  return join(root, 'manifests', 'base', 'config.yaml');
 }
 
 /** The config file named by `INJECTOR_CONFIG` (a file, or a folder holding config.yaml). */

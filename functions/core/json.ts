@@ -27,3 +27,8 @@ export function copyJson<T>(value: T): T {
   for (const [key, v] of Object.entries(value)) Object.defineProperty(out, key, {value: copyJson(v), enumerable: true, writable: true, configurable: true});
   return out as T;
 }
+
+/** One JSON-pointer token back to the key it names (RFC 6901: `~1` is `/`, `~0` is `~`). */
+export function unescapePointerToken(token: string): string {
+  return token.replace(/~1/g, '/').replace(/~0/g, '~');
+}

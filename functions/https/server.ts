@@ -9,7 +9,7 @@ import {createServer, type Server} from 'node:https';
 import {errorAnswer, JSON_TYPE, type ErrorCode, type HttpAnswer} from '../http/errors';
 import {MAX_BODY_BYTES, type Handler} from '../http/handler';
 import type {Logger} from '../ops/log';
-import {readBody} from './body';
+import {declaredLength, readBody} from './body';
 import {secureContextOptions, type KeyPair} from './certificates';
 
 export const TIMEOUTS = {
@@ -142,8 +142,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   // `Expect: 100-continue` (curl sends it for large bodies): refuse an oversized body before the
   // client sends it, otherwise invite it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    const header = req.headers['content-length'];
-    if (header === undefined || !/^\d+$/.test(header) || Number(header) <= limit) res.writeContinue();
+    const declared = declaredLength(req);
+    if (declared === undefined || declared <= limit) res.writeContinue();
     void onRequest(req, res);
   });
 

@@ -1,14 +1,11 @@
-/** The injector's version, from the package.json above this file (functions/ under ts-jest, dist/functions/ built). */
-import {existsSync, readFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
+/** The injector's version, from the project's package.json. */
+import {readFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {packageRoot} from './package-root';
 
 export function injectorVersion(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const version = (JSON.parse(readFileSync(file, 'utf8')) as {version?: unknown}).version;
-      return typeof version === 'string' ? version : 'unknown';
-    }
-    if (dirname(dir) === dir) return 'unknown';
-  }
+  const root = packageRoot();
+  if (root === undefined) return 'unknown';
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {version?: unknown}).version;
+  return typeof version === 'string' ? version : 'unknown';
 }
