@@ -197,6 +197,25 @@ describe('HTTPS entry point', () => {
     expect(JSON.parse(response.body)).toMatchObject({error: {code: 'body-too-large'}});
   });
 
+  it('answers 413 instead of 100 Continue to an oversized body announced with Expect: 100-continue', async () => {
+    const {socket, received, closed} = await rawConnection(server.port, ca1.cert);
+    socket.write(`POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${MAX_BODY_BYTES + 1}\r\n\r\n`);
+    await within(closed, 5_000, 'the 413 and the close');
+    expect(received()).not.toContain('100 Continue');
+    expect(parseResponse(received()).status).toBe(413);
+  });
+
+  it('invites a body of acceptable size announced with Expect: 100-continue, and answers it', async () => {
+    const body = JSON.stringify(review(annotatedPod()));
+    const {socket, received} = await rawConnection(server.port, ca1.cert);
+    socket.write(`POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
+    await eventually(() => received().includes('100 Continue'), 'the 100 Continue');
+    socket.write(body);
+    await eventually(() => received().includes('"AdmissionReview"'), 'the answer');
+    expect(received()).toMatch(/HTTP\/1\.1 200 OK/);
+    socket.destroy();
+  });
+
   it('stops reading a streamed (chunked) body at the limit and answers 413 while the client is still sending', async () => {
     const {socket, received, closed} = await rawConnection(server.port, ca1.cert);
     let gone = false;
@@ -220,10 +239,10 @@ describe('HTTPS entry point', () => {
     socket.destroy();
   }, 20_000);
 
-  it('counts the two 413s above in the refusals metric (they are answered before the handler)', async () => {
+  it('counts the three 413s above in the refusals metric (they are answered before the handler)', async () => {
     const metrics = await call(server.port, ca1.cert, {path: '/metrics'});
     expect(metrics.status).toBe(200);
-    expect(metrics.body).toMatch(/^nsm_injector_refusals_total\{code="body-too-large"\} 2$/m);
+    expect(metrics.body).toMatch(/^nsm_injector_refusals_total\{code="body-too-large"\} 3$/m);
   });
 
   it('serves a certificate from a new CA after a kubelet-style ..data swap, without a restart', async () => {
