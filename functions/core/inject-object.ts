@@ -61,38 +61,39 @@ function ownedByDeployment(metadata: JsonObject): boolean {
   return Array.isArray(refs) && refs.some(ref => isObject(ref) && own(ref, 'kind') === 'Deployment');
 }
 
-/** The annotation value, if it is a string; `undefined` if absent; `null` if present but not a string. */
-function annotationOf(metadata: unknown, key: string): string | undefined | null {
-  if (!isObject(metadata)) return undefined;
+/** An annotation as found on an object: absent, present but not a string, or its value. */
+type Found = {readonly kind: 'absent'} | {readonly kind: 'not-a-string'} | {readonly kind: 'value'; readonly value: string};
+const ABSENT = {kind: 'absent'} as const;
+
+function annotationOf(metadata: unknown, key: string): Found {
+  if (!isObject(metadata)) return ABSENT;
   const annotations = own(metadata, 'annotations');
-  if (!isObject(annotations)) return undefined;
+  if (!isObject(annotations)) return ABSENT;
   const value = own(annotations, key);
-  if (value === undefined) return undefined;
-  return typeof value === 'string' ? value : null;
+  if (value === undefined) return ABSENT;
+  return typeof value === 'string' ? {kind: 'value', value} : {kind: 'not-a-string'};
 }
+
+/** The request for injection: none, a malformed one, or a value and where it came from. */
+type Request = {readonly kind: 'absent'} | {readonly kind: 'not-a-string'} | {readonly kind: 'value'; readonly value: string; readonly source: RequestSource};
 
 /**
  * Which annotation asks for injection, in order of precedence: the pod template's own; for a
  * workload, the workload's; for a Pod (never a template: a workload in an annotated namespace is
  * injected once, when its pods are created), the namespace's. Present on the object, even empty,
  * means the object decided: an empty value opts a pod out of its namespace's request.
- * `null` when the annotation is there but not a string.
  */
-function requestOf(
-  templateMetadata: unknown,
-  metadata: JsonObject,
-  isPod: boolean,
-  namespace: NamespaceMeta | undefined,
-  key: string,
-): {value: string; source: RequestSource} | undefined | null {
+function requestOf(templateMetadata: unknown, metadata: JsonObject, isPod: boolean, namespace: NamespaceMeta | undefined, key: string): Request {
   const fromTemplate = annotationOf(templateMetadata, key);
-  if (fromTemplate !== undefined) return fromTemplate === null ? null : {value: fromTemplate, source: isPod ? 'pod' : 'template'};
+  if (fromTemplate.kind === 'value') return {...fromTemplate, source: isPod ? 'pod' : 'template'};
+  if (fromTemplate.kind === 'not-a-string') return fromTemplate;
   if (!isPod) {
     const fromWorkload = annotationOf(metadata, key);
-    return fromWorkload === null || fromWorkload === undefined ? fromWorkload : {value: fromWorkload, source: 'workload'};
+    if (fromWorkload.kind !== 'value') return fromWorkload;
+    return {...fromWorkload, source: 'workload'};
   }
   const fromNamespace = namespace?.annotations[key];
-  return fromNamespace === undefined ? undefined : {value: fromNamespace, source: 'namespace'};
+  return fromNamespace === undefined ? ABSENT : {kind: 'value', value: fromNamespace, source: 'namespace'};
 }
 
 /**
@@ -154,13 +155,13 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
   // must not be injected again even if it also inherits a request from elsewhere. No warning: this is
   // the normal path of every reinvocation (the apiserver calls us again after the ServiceAccount
   // plugin mounts its token into our containers) and of every pod of an injected workload.
-  if (annotationOf(templateMetadata, config.statusAnnotation) !== undefined) return unchanged(input, skipped('already-injected'));
+  if (annotationOf(templateMetadata, config.statusAnnotation).kind !== 'absent') return unchanged(input, skipped('already-injected'));
 
   const request = requestOf(templateMetadata, metadata, path.length === 0, input.namespace, config.annotation);
-  if (request === null) {
+  if (request.kind === 'not-a-string') {
     return unchanged(input, skipped('invalid-object'), [`annotation ${config.annotation} is not a string; nothing injected`]);
   }
-  if (request === undefined || request.value.trim() === '') return unchanged(input, skipped('not-requested'));
+  if (request.kind === 'absent' || request.value.trim() === '') return unchanged(input, skipped('not-requested'));
 
   if (kind === 'ReplicaSet' && ownedByDeployment(metadata)) {
     return unchanged(input, skipped('owned-by-deployment'), [
