@@ -5,7 +5,7 @@ import type {VersionedConfig} from '../core/config';
 import {skipped, type Decision} from '../core/decision';
 import {injectObject} from '../core/inject-object';
 import {injectableKind} from '../core/kinds';
-import type {NamespaceLookup} from '../kube/namespaces';
+import type {NamespaceLookup} from '../core/namespace';
 import {diffPatch} from './patch';
 import {reviewResponse, type AdmissionReviewRequest, type AdmissionReviewResponse} from './review';
 

@@ -10,6 +10,9 @@ export interface NamespaceMeta {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** What reading the Namespace gave: its metadata, or why it could not be read. */
+export type NamespaceLookup = {ok: true; meta: NamespaceMeta} | {ok: false; reason: string};
+
 export const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 
 /**

@@ -12,9 +12,9 @@
 import {readFileSync} from 'node:fs';
 import {Agent, request} from 'node:https';
 import {isObject, isStringMap, own} from '../core/json';
-import type {NamespaceMeta} from '../core/namespace';
+import type {NamespaceLookup, NamespaceMeta} from '../core/namespace';
 
-export type NamespaceLookup = {ok: true; meta: NamespaceMeta} | {ok: false; reason: string};
+export type {NamespaceLookup};
 
 export interface NamespaceSource {
   lookup(name: string): Promise<NamespaceLookup>;
@@ -73,18 +73,11 @@ export class ApiNamespaceSource implements NamespaceSource {
     const now = this.now();
     const hit = this.cache.get(name);
     if (hit !== undefined && hit.expires > now) return hit.value;
-    const entry: CacheEntry = {expires: now + (this.options.ttlMs ?? 30_000), value: Promise.resolve({ok: false, reason: 'pending'}), lastGood: hit?.lastGood};
-    entry.value = this.fetch(name).then(result => {
-      const at = this.now();
-      if (result.ok) {
-        entry.lastGood = {meta: result.meta, read: at};
-        return result;
-      }
-      entry.expires = at + (this.options.failureTtlMs ?? 2_000);
-      const stale = entry.lastGood;
-      if (stale !== undefined && at - stale.read <= (this.options.maxStaleMs ?? 600_000)) return {ok: true, meta: stale.meta};
-      return result;
-    });
+    const entry: CacheEntry = {
+      expires: now + (this.options.ttlMs ?? 30_000),
+      lastGood: hit?.lastGood,
+      value: this.fetch(name).then(result => this.settle(entry, result)),
+    };
     this.cache.delete(name);
     this.cache.set(name, entry);
     // Bounded: drop the oldest entries (Map keeps insertion order).
@@ -93,6 +86,19 @@ export class ApiNamespaceSource implements NamespaceSource {
       this.cache.delete(key);
     }
     return entry.value;
+  }
+
+  /** A success is remembered as the last good read; a failure is reused briefly, or answered from it. */
+  private settle(entry: CacheEntry, result: NamespaceLookup): NamespaceLookup {
+    const at = this.now();
+    if (result.ok) {
+      entry.lastGood = {meta: result.meta, read: at};
+      return result;
+    }
+    entry.expires = at + (this.options.failureTtlMs ?? 2_000);
+    const stale = entry.lastGood;
+    if (stale !== undefined && at - stale.read <= (this.options.maxStaleMs ?? 600_000)) return {ok: true, meta: stale.meta};
+    return result;
   }
 
   private bearer(): string {

@@ -2,7 +2,7 @@
  * Audit events on the wire: the cloudevents SDK encodes (binary or structured HTTP mode), plain
  * node:http(s) posts. Not the SDK's httpTransport: it has no timeout and resolves on any status.
  *
- * Loaded only when K_SINK is set (runtime.ts imports it dynamically): the SDK costs about 16 ms
+ * Loaded only when K_SINK is set (audit-trail.ts imports it dynamically): the SDK costs about 16 ms
  * of import after the rest of the function is loaded, 25 ms alone (Node 20, median of 11 runs),
  * which a function without a sink should not pay on every cold start.
  */

@@ -15,7 +15,7 @@ export interface DecisionSummary {
   readonly kind: {readonly group: string; readonly version: string | undefined; readonly kind: string};
   readonly operation: string;
   readonly dryRun: boolean;
-  readonly outcome: 'injected' | 'skipped' | 'error';
+  readonly outcome: DecisionRecord['decision']['outcome'];
   readonly reason: SkipReason | undefined;
   readonly requestedBy: RequestSource | undefined;
   readonly injected: InjectedNames | undefined;

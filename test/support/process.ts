@@ -14,41 +14,56 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface RunningFunction {
-  readonly url: string;
+/** A child process of ours under test: its output, and a stop that waits for it to exit. */
+export interface ServiceProcess {
   readonly pid: number;
   readonly output: () => string;
   stop(): Promise<void>;
+}
+
+/**
+ * Spawns `command args`, captures its output, and resolves once `healthy()` says so; rejects (after
+ * stopping it) if it exits first or never becomes healthy. `stop` sends SIGTERM, then SIGKILL after 5 s.
+ */
+export async function startService(what: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, healthy: () => Promise<boolean>): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(command, args, {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const stop = async (): Promise<void> => {
+    if (!running()) return;
+    const exited = new Promise(r => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  process.once('exit', () => child.kill('SIGKILL'));
+  for (let i = 0; i < 200; i++) {
+    if (!running()) throw new Error(`${what} exited early:\n${output}`);
+    if (await healthy().catch(() => false)) return {pid: child.pid ?? 0, output: () => output, stop};
+    await new Promise(r => setTimeout(r, 50));
+  }
+  await stop();
+  throw new Error(`${what} did not become healthy:\n${output}`);
+}
+
+export interface RunningFunction extends ServiceProcess {
+  readonly url: string;
 }
 
 /** Runs package.json's `start` command (without its prestart build; `npm test` built already). */
 export async function startFunction(env: Record<string, string>): Promise<RunningFunction> {
   const port = await freePort();
   const start = (JSON.parse(readFileSync('package.json', 'utf8')) as {scripts: {start: string}}).scripts.start;
-  const child: ChildProcess = spawn('sh', ['-c', `exec ${start.replace(/^functions-framework/, 'node_modules/.bin/functions-framework')}`], {
-    env: {...process.env, ...env, PORT: String(port)},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise(r => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  };
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`function exited early:\n${output}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) return {url, pid: child.pid ?? 0, output: () => output, stop};
-    } catch {
-      // not listening yet
-    }
-    await new Promise(r => setTimeout(r, 50));
-  }
-  await stop();
-  throw new Error(`function did not become healthy:\n${output}`);
+  const service = await startService(
+    'the function',
+    'sh',
+    ['-c', `exec ${start.replace(/^functions-framework/, 'node_modules/.bin/functions-framework')}`],
+    {...env, PORT: String(port)},
+    async () => (await fetch(`${url}/healthz`)).status === 200,
+  );
+  return {...service, url};
 }

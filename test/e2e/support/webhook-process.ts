@@ -2,11 +2,11 @@
  * The function as the deployment profile runs it (`node dist/functions/https/main.js`): a real
  * process serving real TLS, its decision log lines captured for assertions.
  */
-import {spawn, type ChildProcess} from 'node:child_process';
 import {mkdtempSync, writeFileSync} from 'node:fs';
 import {request} from 'node:https';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {startService} from '../../support/process';
 import type {TestCerts} from '../../support/test-ca';
 
 export interface WebhookProcess {
@@ -45,40 +45,24 @@ export async function startWebhookProcess(options: WebhookProcessOptions): Promi
     writeFileSync(join(certDir, 'tls.crt'), options.certs.certPem);
     writeFileSync(join(certDir, 'tls.key'), options.certs.keyPem);
   }
-  const child: ChildProcess = spawn(process.execPath, ['dist/functions/https/main.js'], {
-    env: {...process.env, LOG_LEVEL: 'info', ...options.env, PORT: String(options.port), TLS_CERT_DIR: certDir, SHUTDOWN_GRACE_SECONDS: '2'},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise(r => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+  const service = await startService(
+    'the webhook process',
+    process.execPath,
+    ['dist/functions/https/main.js'],
+    {LOG_LEVEL: 'info', ...options.env, PORT: String(options.port), TLS_CERT_DIR: certDir, SHUTDOWN_GRACE_SECONDS: '2'},
+    () => healthy(options.port, options.certs.caPem),
+  );
+  return {
+    pid: service.pid,
+    port: options.port,
+    url: `https://127.0.0.1:${options.port}/mutate`,
+    rawOutput: service.output,
+    logs: () =>
+      service
+        .output()
+        .split('\n')
+        .filter(l => l.startsWith('{'))
+        .map(l => JSON.parse(l) as Record<string, unknown>),
+    stop: service.stop,
   };
-  process.once('exit', () => child.kill('SIGKILL'));
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`the webhook process exited early:\n${output}`);
-    if (await healthy(options.port, options.certs.caPem)) {
-      return {
-        pid: child.pid ?? 0,
-        port: options.port,
-        url: `https://127.0.0.1:${options.port}/mutate`,
-        rawOutput: () => output,
-        logs: () =>
-          output
-            .split('\n')
-            .filter(l => l.startsWith('{'))
-            .map(l => JSON.parse(l) as Record<string, unknown>),
-        stop,
-      };
-    }
-    await new Promise(r => setTimeout(r, 50));
-  }
-  await stop();
-  throw new Error(`the webhook process did not become healthy:\n${output}`);
 }
