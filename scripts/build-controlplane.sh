@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the kube-apiserver and etcd binaries used by the e2e suite from the Go
-# module in test/e2e/controlplane (only `go` and the Go module proxy needed).
+# Builds Kubernetes (apiserver, controller-manager, scheduler, kubelet, kube-proxy, kubectl) and etcd from Go modules; ~10 min cold on 2 cores, <1 s cached.
 #
-# Output: .cache/controlplane/<k8s-version>/{kube-apiserver,etcd}
-# The build is skipped when both binaries exist and were built from the same
-# inputs (go.mod, go.sum, cmd/ sources, this script, go version). The first
-# build takes several minutes on a 2-core machine; a cached run takes < 1s.
+# One build from the Go module in test/e2e/controlplane (only `go` and the Go
+# module proxy needed), shared by the e2e suite (apiserver, etcd,
+# controller-manager) and the real-cluster harness (all of them).
+#
+# Output: .cache/controlplane/<k8s-version>/{kube-apiserver,kube-controller-manager,
+#         kube-scheduler,kubelet,kube-proxy,kubectl,etcd}
+# The build is skipped when every binary exists and was built from the same
+# inputs (go.mod, go.sum, cmd/ sources, this script, go version).
 #
 # Progress goes to stderr. The last line on stdout is the output directory, so
 # callers can do: dir="$(scripts/build-controlplane.sh)".
@@ -44,8 +47,15 @@ stamp="$(
   } | sha256sum | cut -d' ' -f1
 )"
 
+k8s_commands=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+
+all_built() {
+  local name
+  for name in "${k8s_commands[@]}" etcd; do [[ -x "$out_dir/$name" ]] || return 1; done
+}
+
 up_to_date() {
-  [[ -x "$out_dir/kube-apiserver" && -x "$out_dir/etcd" && -f "$out_dir/.stamp" ]] &&
+  all_built && [[ -f "$out_dir/.stamp" ]] &&
     [[ "$(cat "$out_dir/.stamp")" == "$stamp" ]] &&
     [[ "${CONTROLPLANE_FORCE:-0}" != "1" ]]
 }
@@ -53,7 +63,7 @@ up_to_date() {
 start_s=$SECONDS
 
 if up_to_date; then
-  log "kube-apiserver $k8s_version + etcd $etcd_version already built in $out_dir (skipped, $((SECONDS - start_s))s)"
+  log "kubernetes $k8s_version + etcd $etcd_version already built in $out_dir (skipped, $((SECONDS - start_s))s)"
   echo "$out_dir"
   exit 0
 fi
@@ -76,25 +86,29 @@ heartbeat() {
   while sleep 30; do log "  ... still building $what ($((SECONDS - t0))s)"; done
 }
 
+# build <label> <ldflags> <package>...: one `go build` for several commands, so
+# the packages they share compile once. Binaries go to a temp dir and are
+# renamed into place, so a killed build never leaves a truncated binary.
 build() {
-  local name="$1" pkg="$2"
-  local t0=$SECONDS hb_pid
-  log "building $name ($pkg)..."
-  heartbeat "$name" &
+  local label="$1" ldflags="$2"
+  shift 2
+  local t0=$SECONDS hb_pid tmp="$out_dir/.tmp-build" pkg
+  log "building $label..."
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  heartbeat "$label" &
   hb_pid=$!
-  # Build into a temp file and rename, so a killed build never leaves a
-  # truncated binary that looks valid.
-  if ! (cd "$module_dir" && go build -trimpath -ldflags="-s -w $ldflags_extra" -o "$out_dir/$name.tmp" "$pkg"); then
+  if ! (cd "$module_dir" && go build -trimpath -ldflags="-s -w $ldflags" -o "$tmp/" "$@"); then
     kill "$hb_pid" 2>/dev/null || true
     wait "$hb_pid" 2>/dev/null || true
-    rm -f "$out_dir/$name.tmp"
-    log "error: building $name failed"
+    rm -rf "$tmp"
+    log "error: building $label failed"
     exit 1
   fi
   kill "$hb_pid" 2>/dev/null || true
   wait "$hb_pid" 2>/dev/null || true
-  mv -f "$out_dir/$name.tmp" "$out_dir/$name"
-  log "built $name in $((SECONDS - t0))s"
+  for pkg in "$@"; do mv -f "$tmp/$(basename "$pkg")" "$out_dir/"; done
+  rm -rf "$tmp"
+  log "built $label in $((SECONDS - t0))s"
 }
 
 # Static, cgo-free binaries (as upstream releases them): no C toolchain needed.
@@ -113,11 +127,11 @@ log "modules ready in $((SECONDS - t0))s"
 minor="${k8s_version#v1.}"
 minor="${minor%%.*}"
 vpkg="k8s.io/component-base/version"
-ldflags_extra="-X $vpkg.gitVersion=$k8s_version -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
-build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
-
-ldflags_extra=""
-build etcd ./cmd/etcd
+version_ldflags="-X $vpkg.gitVersion=$k8s_version -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
+build "etcd $etcd_version" "" ./cmd/etcd
+pkgs=()
+for name in "${k8s_commands[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$name"); done
+build "kubernetes $k8s_version (${k8s_commands[*]})" "$version_ldflags" "${pkgs[@]}"
 
 echo "$stamp" >"$out_dir/.stamp"
 log "done in $((SECONDS - start_s))s"

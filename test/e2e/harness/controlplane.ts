@@ -3,15 +3,19 @@
  * processes on 127.0.0.1, for the end-to-end suite.
  *
  * The binaries are built from Go modules by scripts/build-controlplane.sh
- * (cached under .cache/controlplane/<version>/). There is no
- * kube-controller-manager, scheduler or kubelet: objects are stored and go
- * through authentication, authorization (RBAC) and admission (webhooks,
- * PodSecurity, ...), but nothing reconciles them. In particular:
+ * (cached under .cache/controlplane/<version>/). There is no scheduler or
+ * kubelet, and kube-controller-manager runs only when asked for
+ * (`controllerManager: true`). Without it objects are stored and go through
+ * authentication, authorization (RBAC) and admission (webhooks, PodSecurity,
+ * ...), but nothing reconciles them. In particular:
  *  - namespaces get no `default` ServiceAccount (use
  *    createNamespaceWithDefaultServiceAccount), and deleted namespaces stay
  *    Terminating forever;
  *  - pods stay Pending, Services get a ClusterIP but nothing routes to it, so
  *    webhooks must be registered with `clientConfig.url`, not `service`.
+ * With it, Deployments make ReplicaSets and ReplicaSets make pods (through
+ * admission, with the controller's retries and backoff), namespaces get
+ * their `default` ServiceAccount; pods still stay Pending (no node).
  *
  * Certificates are made with the `openssl` CLI (Node cannot issue X.509
  * certificates by itself); the ServiceAccount signing key with node:crypto.
@@ -32,9 +36,10 @@ import { KubeClient, isStatus, type KubeObject } from './kube';
 // ---------------------------------------------------------------------------
 
 export interface ControlPlaneBinaries {
-  /** Cache directory holding both binaries (.cache/controlplane/<k8s-version>). */
+  /** Cache directory holding the binaries (.cache/controlplane/<k8s-version>). */
   dir: string;
   kubeApiserver: string;
+  kubeControllerManager: string;
   etcd: string;
 }
 
@@ -76,9 +81,10 @@ function buildBinaries(repoRoot: string): Promise<ControlPlaneBinaries> {
       const bins: ControlPlaneBinaries = {
         dir,
         kubeApiserver: path.join(dir, 'kube-apiserver'),
+        kubeControllerManager: path.join(dir, 'kube-controller-manager'),
         etcd: path.join(dir, 'etcd'),
       };
-      for (const bin of [bins.kubeApiserver, bins.etcd]) {
+      for (const bin of [bins.kubeApiserver, bins.kubeControllerManager, bins.etcd]) {
         if (!isExecutable(bin)) {
           reject(new Error(`${BUILD_SCRIPT} succeeded but ${bin} is not an executable file`));
           return;
@@ -120,6 +126,13 @@ export interface StartControlPlaneOptions {
   timeoutMs?: number;
   /** Appended to the kube-apiserver command line (later flags win), e.g. ['--feature-gates=...']. */
   extraApiserverArgs?: string[];
+  /**
+   * Also run kube-controller-manager (Deployment, ReplicaSet, Job, namespace and ServiceAccount
+   * controllers, ...), authenticated with the admin certificate. Default false.
+   */
+  controllerManager?: boolean;
+  /** Appended to the kube-controller-manager command line, e.g. ['--controllers=replicaset,deployment']. */
+  extraControllerManagerArgs?: string[];
   /** Keep the temp dir (certs, logs, etcd data) after stop(), for debugging. */
   keepTempDir?: boolean;
   /** Progress messages (default: silent). */
@@ -150,9 +163,9 @@ export interface ControlPlane {
    * user/groups (e.g. to test RBAC with x509 users).
    */
   issueCertificate(opts: IssueCertificateOptions): Promise<IssuedCertificate>;
-  /** Last lines of both process logs (for assertion messages). */
+  /** Last lines of every process log (for assertion messages). */
   logTail(lines?: number): string;
-  /** Kills both processes and removes the temp dir. Idempotent. */
+  /** Kills every process and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -273,6 +286,33 @@ async function startOnce(
 
     const kubeconfigPath = path.join(tempDir, 'kubeconfig');
     fs.writeFileSync(kubeconfigPath, kubeconfig(url, caPem, adminCertPem, adminKeyPem), { mode: 0o600 });
+
+    if (opts.controllerManager) {
+      log('starting kube-controller-manager');
+      const kcm = spawnManaged('kube-controller-manager', binaries.kubeControllerManager,
+        path.join(tempDir, 'kube-controller-manager.log'), [
+          `--kubeconfig=${kubeconfigPath}`,
+          '--leader-elect=false',
+          // No serving endpoint needed; 0 turns it off (no port to collide on).
+          '--secure-port=0',
+          // The token controller signs nothing here (tokens come from the TokenRequest API),
+          // but it needs the key and the root CA to run.
+          `--service-account-private-key-file=${pki.saKey}`,
+          `--root-ca-file=${pki.caCert}`,
+          '--service-cluster-ip-range=10.96.0.0/16',
+          // Controllers act as themselves (one shared admin identity), which is enough here.
+          '--use-service-account-credentials=false',
+          '--profiling=false',
+          ...(opts.extraControllerManagerArgs ?? []),
+        ], cleanupDir);
+      handle.procs.push(kcm);
+      // Ready once its ServiceAccount controller has made `default` in the `default` namespace.
+      const admin = new KubeClient({ url, caPem, certPem: adminCertPem, keyPem: adminKeyPem });
+      await waitUntil('kube-controller-manager (the default ServiceAccount)', deadline, [etcd, apiserver, kcm], async () => {
+        await admin.get('/api/v1/namespaces/default/serviceaccounts/default');
+        return true;
+      });
+    }
     log(`control plane ready in ${Date.now() - t0} ms`);
 
     let stopping: Promise<void> | undefined;
