@@ -7,6 +7,7 @@
 import {spawnSync} from 'node:child_process';
 import {existsSync, readFileSync} from 'node:fs';
 import {parse, parseAllDocuments} from 'yaml';
+import {namespaceLabels, selects, type Selector} from './support/label-selector';
 
 interface Meta {
   name: string;
@@ -19,15 +20,6 @@ interface KubeObject {
   kind: string;
   metadata: Meta;
   [field: string]: unknown;
-}
-interface Requirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
-interface Selector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Requirement[];
 }
 interface Rule {
   operations: string[];
@@ -132,29 +124,6 @@ function validateWithModels(objects: readonly unknown[]): Validation[] {
   if (out.status !== 0) throw new Error(`the model validator failed:\n${out.stderr}`);
   return JSON.parse(out.stdout) as Validation[];
 }
-
-/** Kubernetes label-selector semantics (matchLabels AND every matchExpression). */
-function selects(selector: Selector | undefined, labels: Record<string, string>): boolean {
-  if (selector === undefined) return true;
-  const labelsOk = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
-  const expressionsOk = (selector.matchExpressions ?? []).every(r => {
-    const value = labels[r.key];
-    switch (r.operator) {
-      case 'In':
-        return value !== undefined && (r.values ?? []).includes(value);
-      case 'NotIn':
-        return value === undefined || !(r.values ?? []).includes(value);
-      case 'Exists':
-        return value !== undefined;
-      case 'DoesNotExist':
-        return value === undefined;
-    }
-  });
-  return labelsOk && expressionsOk;
-}
-
-/** The labels the apiserver gives a namespace (kubernetes.io/metadata.name is set on every one). */
-const namespaceLabels = (name: string, extra: Record<string, string> = {}): Record<string, string> => ({'kubernetes.io/metadata.name': name, ...extra});
 
 const skaffold = parse(readFileSync('skaffold.yaml', 'utf8')) as {
   build: {artifacts: Array<{image: string; docker?: {dockerfile?: string}}>};

@@ -190,53 +190,62 @@ export class KubeClient {
     });
   }
 
+  /** GET of a non-JSON endpoint (e.g. `/metrics`, Prometheus text); resolves to the body as text. */
+  async getText(path: string): Promise<string> {
+    const { code, text, shownPath } = await this.send('GET', path, undefined, {}, 'text/plain');
+    if (code >= 200 && code < 300) return text;
+    throw new KubeApiError('GET', shownPath, code, asStatus(parseJson(text)), text);
+  }
+
   /** Low-level request; resolves to the parsed JSON body (undefined for an empty body). */
-  request<T>(
+  async request<T>(
     method: string,
     path: string,
     body?: unknown,
     opts: RequestOptions = {},
     contentType = 'application/json',
   ): Promise<T> {
+    const { code, text, shownPath } = await this.send(method, path, body, opts, 'application/json', contentType);
+    const parsed = parseJson(text);
+    if (code >= 200 && code < 300) {
+      if (text !== '' && parsed === undefined) {
+        throw new Error(`${method} ${shownPath}: HTTP ${code} with a non-JSON body: ${text.slice(0, 200)}`);
+      }
+      return parsed as T;
+    }
+    throw new KubeApiError(method, shownPath, code, asStatus(parsed), text);
+  }
+
+  /** One HTTP exchange: the status code and the body as text (Warning headers are collected). */
+  private send(
+    method: string,
+    path: string,
+    body: unknown,
+    opts: RequestOptions,
+    accept: string,
+    contentType = 'application/json',
+  ): Promise<{ code: number; text: string; shownPath: string }> {
     const url = new URL(this.url + (path.startsWith('/') ? path : `/${path}`));
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     if (opts.dryRun) url.searchParams.set('dryRun', 'All');
     const shownPath = url.pathname + url.search;
 
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: accept };
     if (payload !== undefined) {
       headers['Content-Type'] = contentType;
       headers['Content-Length'] = String(payload.length);
     }
     if (this.token !== undefined) headers['Authorization'] = `Bearer ${this.token}`;
 
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const req = https.request(url, { method, headers, agent: this.agent }, (res) => {
         const warning = res.headers['warning'];
         if (warning !== undefined) this.warnings.push(...(Array.isArray(warning) ? warning : [warning]));
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const code = res.statusCode ?? 0;
-          let parsed: unknown;
-          try {
-            parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
-          } catch {
-            parsed = undefined;
-          }
-          if (code >= 200 && code < 300) {
-            if (text !== '' && parsed === undefined) {
-              reject(new Error(`${method} ${shownPath}: HTTP ${code} with a non-JSON body: ${text.slice(0, 200)}`));
-              return;
-            }
-            resolve(parsed as T);
-            return;
-          }
-          reject(new KubeApiError(method, shownPath, code, asStatus(parsed), text));
-        });
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), shownPath }));
       });
       req.setTimeout(this.timeoutMs, () => {
         req.destroy(new Error(`${method} ${shownPath}: no answer within ${this.timeoutMs} ms`));
@@ -244,6 +253,14 @@ export class KubeClient {
       req.on('error', reject);
       req.end(payload);
     });
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
   }
 }
 

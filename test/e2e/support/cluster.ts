@@ -11,8 +11,8 @@ import {FakeConfigMapVolume} from '../../support/kubelet-volume';
 import {DEFAULT_CONFIG_TEXT} from '../../support/fixtures';
 import {freePort} from '../../support/process';
 import {makeTestCerts, type TestCerts} from '../../support/test-ca';
-import {createDefaultServiceAccount, createNamespaceWithDefaultServiceAccount, startControlPlane, type ControlPlane} from '../harness/controlplane';
-import type {KubeClient, KubeObject} from '../harness/kube';
+import {createDefaultServiceAccount, createNamespaceWithDefaultServiceAccount, startControlPlane, type ControlPlane, type StartControlPlaneOptions} from '../harness/controlplane';
+import {isStatus, type KubeClient, type KubeObject} from '../harness/kube';
 import {collectionPath, pick, render, type Manifest} from './manifests';
 import {startWebhookProcess, type WebhookProcess} from './webhook-process';
 
@@ -33,6 +33,14 @@ export interface Cluster {
 export interface ClusterOptions {
   /** Changes to the webhook configuration besides clientConfig (e.g. failurePolicy). */
   readonly webhookPatch?: Record<string, unknown>;
+  /** Passed to startControlPlane (e.g. `controllerManager: true`). */
+  readonly controlPlane?: StartControlPlaneOptions;
+  /**
+   * Also register the manifests' ValidatingAdmissionPolicy and its binding (the admission-policy
+   * component), and wait until the apiserver enforces them. Default false: the other suites test the
+   * webhook alone.
+   */
+  readonly admissionPolicy?: boolean;
 }
 
 async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -50,8 +58,28 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
   throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
+/**
+ * Creates the policy and its binding as rendered, then waits until the apiserver refuses what the
+ * policy refuses: a dry-run pod that asks for network services but carries no sidecars (called before
+ * the webhook is registered, so nothing injects it).
+ */
+async function registerAdmissionPolicy(admin: KubeClient, manifests: Manifest[]): Promise<void> {
+  for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
+    const m = pick(manifests, kind);
+    await admin.create(collectionPath(m), m);
+  }
+  await createNamespaceWithDefaultServiceAccount(admin, 'policy-probe', {});
+  const probe = {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'probe', annotations: {'networkservicemesh.io': 'kernel://probe/nsm-1'}}, spec: {containers: [{name: 'app', image: 'alpine'}]}};
+  await eventually('the admission policy to be enforced', async () =>
+    admin.create('/api/v1/namespaces/policy-probe/pods', probe, {dryRun: true}).then(
+      () => undefined,
+      (e: unknown) => (isStatus(e, 403) && String(e).includes('ValidatingAdmissionPolicy') ? true : undefined),
+    ),
+  );
+}
+
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const cp = await startControlPlane();
+  const cp = await startControlPlane(options.controlPlane);
   const admin = cp.adminClient();
   const tmp = mkdtempSync(join(tmpdir(), 'nsm-e2e-'));
   const config = new FakeConfigMapVolume(DEFAULT_CONFIG_TEXT);
@@ -81,6 +109,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     };
     const startWebhook = async (): Promise<WebhookProcess> => startWebhookProcess({port, certs, env});
     webhook = await startWebhook();
+
+    if (options.admissionPolicy === true) await registerAdmissionPolicy(admin, manifests);
 
     const registered = pick(manifests, 'MutatingWebhookConfiguration');
     const webhooks = (registered['webhooks'] as Array<Record<string, unknown>>).map(w => ({

@@ -28,6 +28,8 @@ export function collectionPath(m: Manifest): string {
     Role: 'roles',
     RoleBinding: 'rolebindings',
     MutatingWebhookConfiguration: 'mutatingwebhookconfigurations',
+    ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
+    ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
     Deployment: 'deployments',
     PodDisruptionBudget: 'poddisruptionbudgets',
   };

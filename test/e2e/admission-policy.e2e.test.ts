@@ -1,0 +1,187 @@
+/**
+ * The ValidatingAdmissionPolicy on a real kube-apiserver, with the webhook as the manifests register it:
+ * with the function up nothing is refused; with it down a pod that asks for network services is
+ * refused with the policy's message and every other pod is created. The table of pods the unit suite
+ * runs through the core (test/support/admission-policy-cases.ts) runs here through the apiserver.
+ */
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import type {Container, Pod} from 'kubernetes-types/core/v1';
+import {CASE_NAMESPACES, casePod, POLICY_CASES, type PolicyCase} from '../support/admission-policy-cases';
+import {isStatus, KubeApiError} from './harness/kube';
+import {BINDING_PATH, POLICY_PATH, policyChecks, refusal} from './support/admission-policy';
+import {eventually, startCluster, type Cluster} from './support/cluster';
+import {collectionPath, pick, render} from './support/manifests';
+
+const NSM = 'networkservicemesh.io';
+const STATUS = 'sidecar-injector.networkservicemesh.io/status';
+const POLICY = 'nsm-sidecar-injector';
+const names = (cs: Container[] | undefined): string[] => (cs ?? []).map(c => c.name);
+const pod = (name: string, meta: {annotations?: Record<string, string>; labels?: Record<string, string>} = {}): Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {name, ...meta},
+  spec: {containers: [{name: 'app', image: 'alpine:3.20'}]},
+});
+const REFUSED = /^KubeApiError: POST .* failed with HTTP 403, reason Forbidden: pods ".*" is forbidden: ValidatingAdmissionPolicy 'nsm-sidecar-injector' with binding 'nsm-sidecar-injector' denied request: this pod asks for network services/;
+
+// The apiserver writes its audit log here (to see what the Audit validation action records).
+const auditDir = mkdtempSync(join(tmpdir(), 'nsm-e2e-audit-'));
+writeFileSync(
+  join(auditDir, 'policy.yaml'),
+  'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Metadata\n    resources: [{group: "", resources: ["pods"]}]\n  - level: None\n',
+);
+
+let cluster: Cluster;
+beforeAll(async () => {
+  cluster = await startCluster({
+    admissionPolicy: true,
+    // With kube-controller-manager: its admission-policy status controller type-checks the policy.
+    controlPlane: {controllerManager: true, extraApiserverArgs: [`--audit-policy-file=${join(auditDir, 'policy.yaml')}`, `--audit-log-path=${join(auditDir, 'audit.log')}`]},
+  });
+  for (const ns of Object.values(CASE_NAMESPACES)) await cluster.namespace(ns.name, ns);
+  await cluster.namespace('apps');
+});
+afterAll(async () => {
+  await cluster?.stop();
+  rmSync(auditDir, {recursive: true, force: true});
+});
+
+const createIn = (namespace: string, body: Pod, dryRun = false): Promise<Pod> => cluster.admin.create<Pod>(`/api/v1/namespaces/${namespace}/pods`, body, {dryRun});
+const tableRows = POLICY_CASES.map((c, i) => [c.title, c, `case-${i}`] as const);
+const createCase = (c: PolicyCase, name: string): Promise<Pod> => createIn(CASE_NAMESPACES[c.namespace].name, casePod(c, name), true);
+
+it('type-checks: the apiserver finds nothing to warn about in any expression', async () => {
+  const status = await eventually('the policy to be type-checked', async () => {
+    const policy = await cluster.admin.get<{status?: {observedGeneration?: number; typeChecking?: {expressionWarnings?: unknown[]}}}>(`${POLICY_PATH}/${POLICY}`);
+    return policy.status?.typeChecking !== undefined ? policy.status : undefined;
+  }, 60_000);
+  expect(status.observedGeneration).toBe(1);
+  expect(status.typeChecking?.expressionWarnings ?? []).toEqual([]);
+});
+
+describe('the function up', () => {
+  it('stores an annotated pod injected and an unannotated one as is; the policy allows both', async () => {
+    const denials = await policyChecks(cluster.admin, POLICY, 'deny');
+    const annotated = await createIn('apps', pod('up-annotated', {annotations: {[NSM]: 'kernel://a/nsm-1'}}));
+    expect(names(annotated.spec?.containers)).toEqual(['app', 'cmd-nsc']);
+    const plain = await createIn('apps', pod('up-plain'));
+    expect(names(plain.spec?.containers)).toEqual(['app']);
+    expect(await policyChecks(cluster.admin, POLICY, 'deny')).toBe(denials);
+  });
+
+  it.each(tableRows)('admits %s, injected exactly when the policy would refuse it uninjected', async (_title, c, name) => {
+    const stored = await createCase(c, name);
+    const injectedByUs = stored.metadata?.annotations?.[STATUS] !== undefined && c.annotations?.[STATUS] === undefined;
+    expect(injectedByUs).toBe(c.refused);
+  });
+});
+
+describe('the function down', () => {
+  beforeAll(async () => cluster.webhook.stop());
+  afterAll(async () => cluster.startWebhook());
+
+  it.each(tableRows)('%s', async (_title, c, name) => {
+    const error = await refusal(createCase(c, name));
+    expect(error === undefined ? 'admitted' : 'refused').toBe(c.refused ? 'refused' : 'admitted');
+    if (error === undefined) return;
+    expect(String(error)).toMatch(REFUSED);
+    const source = c.annotations?.[NSM] !== undefined ? `(its ${NSM} annotation)` : `(the ${NSM} annotation of namespace ${CASE_NAMESPACES[c.namespace].name})`;
+    expect(String(error)).toContain(source);
+  });
+
+  it('refuses an annotated bare pod with a message that says what happened and what to do', async () => {
+    const error = await refusal(createIn('apps', pod('down-annotated', {annotations: {[NSM]: 'kernel://a/nsm-1'}})));
+    expect(isStatus(error, 403)).toBe(true);
+    expect((error as KubeApiError).status?.message).toBe(
+      'pods "down-annotated" is forbidden: ValidatingAdmissionPolicy \'nsm-sidecar-injector\' with binding \'nsm-sidecar-injector\' denied request: ' +
+        'this pod asks for network services (its networkservicemesh.io annotation) but has no NSM sidecars: the NSM sidecar injector did not process it ' +
+        '(down, starting, or unreachable from the apiserver). Create it again once the injector is back; check `kubectl -n nsm-sidecar-injector get pods`.',
+    );
+    await expect(cluster.admin.get(`/api/v1/namespaces/apps/pods/down-annotated`)).rejects.toThrow(/HTTP 404/);
+  });
+
+  it('creates an unannotated pod, a pod with the opt-out label and a pod in an excluded namespace; refuses one in an annotated namespace', async () => {
+    expect(names((await createIn('apps', pod('down-plain'))).spec?.containers)).toEqual(['app']);
+    const optOut = pod('down-opt-out', {annotations: {[NSM]: 'kernel://a/nsm-1'}, labels: {'sidecar-injector.networkservicemesh.io/injection': 'disabled'}});
+    expect(names((await createIn('apps', optOut)).spec?.containers)).toEqual(['app']);
+    expect(names((await createIn('nsm-system', pod('down-excluded', {annotations: {[NSM]: 'kernel://a/nsm-1'}}))).spec?.containers)).toEqual(['app']);
+    const error = await refusal(createIn(CASE_NAMESPACES.asks.name, pod('down-inherits')));
+    expect(String(error)).toMatch(REFUSED);
+    expect(String(error)).toContain(`(the ${NSM} annotation of namespace ${CASE_NAMESPACES.asks.name})`);
+  });
+
+  it('says a controller retries when the pod has one', async () => {
+    const owned = pod('down-owned', {annotations: {[NSM]: 'kernel://a/nsm-1'}});
+    owned.metadata = {...owned.metadata, ownerReferences: [{apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: '6b0c4a3e-0000-4000-8000-000000000001', controller: true}]};
+    const error = await refusal(createIn('apps', owned, true));
+    expect(String(error)).toContain('Its controller will create it again (with backoff); check `kubectl -n nsm-sidecar-injector get pods`.');
+  });
+
+  it('server-side dry run is refused the same way (kubectl --dry-run=server)', async () => {
+    const error = await refusal(createIn('apps', pod('down-dry-run', {annotations: {[NSM]: 'kernel://a/nsm-1'}}), true));
+    expect(String(error)).toMatch(REFUSED);
+  });
+
+  it('counts each refusal in apiserver_validating_admission_policy_check_total{enforcement_action="deny"}', async () => {
+    const before = await policyChecks(cluster.admin, POLICY, 'deny');
+    await refusal(createIn('apps', pod('down-counted', {annotations: {[NSM]: 'kernel://a/nsm-1'}}), true));
+    expect(await policyChecks(cluster.admin, POLICY, 'deny')).toBe(before + 1);
+  });
+
+  describe('softer validation actions, and turning it off', () => {
+    const binding = (): string => `${BINDING_PATH}/${POLICY}`;
+    const setActions = async (actions: string[]): Promise<void> => {
+      await cluster.admin.patch(binding(), {spec: {validationActions: actions}});
+    };
+    afterAll(async () => setActions(['Deny']));
+
+    it('Warn: the pod is created without sidecars and the client gets the message as a warning', async () => {
+      await setActions(['Warn']);
+      const warnings = cluster.admin.warnings.length;
+      const created = await eventually('the Warn action to apply', async () =>
+        createIn('apps', pod(`warned-${Date.now()}`, {annotations: {[NSM]: 'kernel://a/nsm-1'}})).catch(() => undefined),
+      );
+      expect(names(created.spec?.containers)).toEqual(['app']);
+      expect(cluster.admin.warnings.slice(warnings).join('\n')).toMatch(/Validation failed for ValidatingAdmissionPolicy 'nsm-sidecar-injector' with binding 'nsm-sidecar-injector': this pod asks for network services/);
+    });
+
+    it("Audit: the pod is created and the apiserver's audit event carries the failure", async () => {
+      await setActions(['Audit']);
+      const created = await eventually('the Audit action to apply', async () => {
+        const warnings = cluster.admin.warnings.length;
+        const pod_ = await createIn('apps', pod(`audited-${Date.now()}`, {annotations: {[NSM]: 'kernel://a/nsm-1'}})).catch(() => undefined);
+        // Still Warn until the apiserver sees the change: try again with another pod.
+        return pod_ !== undefined && cluster.admin.warnings.length === warnings ? pod_ : undefined;
+      });
+      const name = created.metadata?.name ?? '';
+      const event = await eventually('the audit event', async () => {
+        const lines = readFileSync(join(auditDir, 'audit.log'), 'utf8').split('\n').filter(l => l.includes(`"name":"${name}"`) && l.includes('"verb":"create"'));
+        return lines.map(l => JSON.parse(l) as {annotations?: Record<string, string>}).find(e => e.annotations?.['validation.policy.admission.k8s.io/validation_failure'] !== undefined);
+      });
+      const failures = JSON.parse(event.annotations?.['validation.policy.admission.k8s.io/validation_failure'] ?? '[]') as Array<{message: string; policy: string}>;
+      expect(failures).toEqual([expect.objectContaining({policy: POLICY, message: expect.stringMatching(/^this pod asks for network services/)})]);
+    });
+
+    it('deleting the binding turns it off: pods are admitted without sidecars again', async () => {
+      await cluster.admin.delete(binding());
+      try {
+        const created = await eventually('the policy to be off', async () => createIn('apps', pod(`unbound-${Date.now()}`, {annotations: {[NSM]: 'kernel://a/nsm-1'}})).catch(() => undefined));
+        expect(names(created.spec?.containers)).toEqual(['app']);
+      } finally {
+        const rendered = pick(render('deployment'), 'ValidatingAdmissionPolicyBinding');
+        await cluster.admin.create(collectionPath(rendered), rendered);
+      }
+      await eventually('the policy to refuse again', async () => (await refusal(createIn('apps', pod('rebound', {annotations: {[NSM]: 'kernel://a/nsm-1'}}), true))) !== undefined || undefined);
+    });
+  });
+});
+
+it('with the function back, the pods it refused are injected when created again', async () => {
+  const again = await eventually('the function to answer', async () => {
+    const created = await createIn('apps', pod('down-annotated', {annotations: {[NSM]: 'kernel://a/nsm-1'}})).catch(() => undefined);
+    return created;
+  });
+  expect(names(again.spec?.containers)).toEqual(['app', 'cmd-nsc']);
+});
