@@ -60,15 +60,17 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
 
 /**
  * Creates the policy and its binding as rendered, then waits until the apiserver refuses what the
- * policy refuses: a dry-run pod that asks for network services but carries no sidecars (called before
- * the webhook is registered, so nothing injects it).
+ * policy refuses: a dry-run pod that asks for network services but carries no sidecars (call it while
+ * nothing injects: before the webhook is registered, or with the function stopped).
  */
-async function registerAdmissionPolicy(admin: KubeClient, manifests: Manifest[]): Promise<void> {
+export async function registerAdmissionPolicy(admin: KubeClient, manifests: Manifest[]): Promise<void> {
   for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
     const m = pick(manifests, kind);
     await admin.create(collectionPath(m), m);
   }
-  await createNamespaceWithDefaultServiceAccount(admin, 'policy-probe', {});
+  await createNamespaceWithDefaultServiceAccount(admin, 'policy-probe', {}).catch((e: unknown) => {
+    if (!isStatus(e, 409)) throw e;
+  });
   const probe = {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'probe', annotations: {'networkservicemesh.io': 'kernel://probe/nsm-1'}}, spec: {containers: [{name: 'app', image: 'alpine'}]}};
   await eventually('the admission policy to be enforced', async () =>
     admin.create('/api/v1/namespaces/policy-probe/pods', probe, {dryRun: true}).then(
