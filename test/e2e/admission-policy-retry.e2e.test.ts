@@ -4,6 +4,7 @@
  * is back the ReplicaSet controller's backoff brings every pod, each one injected. The time that takes is
  * printed (and quoted in docs/reliability.md), never asserted.
  */
+import type {ReplicaSet} from 'kubernetes-types/apps/v1';
 import type {Pod} from 'kubernetes-types/core/v1';
 import {policyChecks} from './support/admission-policy';
 import {eventually, startCluster, type Cluster} from './support/cluster';
@@ -14,6 +15,7 @@ const POLICY = 'nsm-sidecar-injector';
 const REPLICAS = 10;
 /** How long the function stays down after the scale-up: long enough for the backoff to grow to seconds. */
 const OUTAGE_MS = 20_000;
+const REFUSAL = /is forbidden: ValidatingAdmissionPolicy 'nsm-sidecar-injector' with binding 'nsm-sidecar-injector' denied request: this pod asks for network services \(its networkservicemesh\.io annotation\) .* Its controller will create it again \(with backoff\)/;
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -56,6 +58,12 @@ it(`a Deployment scaled to ${REPLICAS} while the function is down ends with ${RE
     await new Promise(r => setTimeout(r, 1000));
   }
   const refusedWhileDown = (await policyChecks(cluster.admin, POLICY, 'deny')) - denialsBefore;
+  // What an operator sees meanwhile: the ReplicaSet's FailedCreate events and its ReplicaFailure condition carry the policy's message.
+  const events = (await cluster.admin.list<{reason?: string; message?: string; involvedObject?: {kind?: string}}>('/api/v1/namespaces/apps/events')).items;
+  expect(events.filter(e => e.reason === 'FailedCreate' && e.involvedObject?.kind === 'ReplicaSet').map(e => e.message)).toContainEqual(expect.stringMatching(REFUSAL));
+  const replicaSets = (await cluster.admin.list<ReplicaSet>('/apis/apps/v1/namespaces/apps/replicasets')).items;
+  expect(replicaSets).toHaveLength(1);
+  expect(replicaSets[0]?.status?.conditions).toContainEqual(expect.objectContaining({type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: expect.stringMatching(REFUSAL)}));
 
   await cluster.startWebhook();
   const backAt = Date.now();
@@ -72,6 +80,11 @@ it(`a Deployment scaled to ${REPLICAS} while the function is down ends with ${RE
   const allMs = Date.now() - backAt;
 
   expect(pods.every(injected)).toBe(true);
+  // And the ReplicaSet's failure condition clears.
+  await eventually('the ReplicaFailure condition to clear', async () => {
+    const rs = (await cluster.admin.list<ReplicaSet>('/apis/apps/v1/namespaces/apps/replicasets')).items[0];
+    return rs?.status?.conditions?.some(c => c.type === 'ReplicaFailure') === true ? undefined : true;
+  }, 30_000);
   // The Deployment sees them too (its status follows the ReplicaSet's).
   await eventually('the Deployment to count them', async () => {
     const deployment = await cluster.admin.get<{status?: {replicas?: number}}>(`${DEPLOYMENTS}/web`);
