@@ -78,6 +78,52 @@ describe('the function up', () => {
   });
 });
 
+describe('the function up, but unable to read the namespace', () => {
+  it('a pod that asks through its namespace is refused, not left without sidecars', async () => {
+    const binding = pick(render('deployment'), 'ClusterRoleBinding');
+    await cluster.admin.delete(`${collectionPath(binding)}/${binding.metadata.name}`);
+    try {
+      // A namespace the function has never looked up (nothing cached): the lookup fails with 403.
+      await cluster.namespace('vap-unreadable', {annotations: {[NSM]: 'kernel://ns-wide/nsm-1'}});
+      const error = await refusal(createIn('vap-unreadable', pod('inherits')));
+      expect(String(error)).toMatch(REFUSED);
+      expect(String(error)).toContain(`(the ${NSM} annotation of namespace vap-unreadable)`);
+      // A pod asking itself is injected (for the cluster's default level) and admitted.
+      expect(names((await createIn('vap-unreadable', pod('own', {annotations: {[NSM]: 'kernel://a/nsm-1'}}))).spec?.containers)).toEqual(['app', 'cmd-nsc']);
+    } finally {
+      await cluster.admin.create(collectionPath(binding), binding);
+    }
+  });
+});
+
+describe('the policy failing itself', () => {
+  const path = `${POLICY_PATH}/${POLICY}`;
+  const patchPolicy = async (ops: unknown[]): Promise<void> => {
+    await cluster.admin.patch(path, ops, {patchType: 'json'});
+  };
+  afterAll(async () => {
+    const shipped = pick(render('deployment'), 'ValidatingAdmissionPolicy') as unknown as {spec: unknown};
+    await patchPolicy([{op: 'replace', path: '/spec', value: shipped.spec}]);
+    // Restored once a pod that doesn't ask is admitted again (the broken policy refuses every pod).
+    await eventually('the shipped policy to apply again', async () => createIn('apps', pod(`restored-${Date.now()}`), true).catch(() => undefined));
+  });
+
+  it('with its failurePolicy Ignore, an expression that errors admits the pod (and the apiserver counts the error)', async () => {
+    // A runtime error on every pod: a name is never an integer.
+    await patchPolicy([{op: 'replace', path: '/spec/validations/0/expression', value: 'int(object.metadata.name) > 0'}]);
+    const before = await policyChecks(cluster.admin, POLICY, 'allow');
+    const admitted = await eventually('the broken expression to apply', async () => {
+      const created = await createIn('apps', pod(`broken-${Date.now()}`), true).catch(() => undefined);
+      return created !== undefined && (await policyChecks(cluster.admin, POLICY, 'allow')) > before ? created : undefined;
+    });
+    expect(names(admitted.spec?.containers)).toEqual(['app']);
+    // The control: with failurePolicy Fail the same error refuses every pod it matches, asking or not.
+    await patchPolicy([{op: 'replace', path: '/spec/failurePolicy', value: 'Fail'}]);
+    const error = await eventually('Fail to apply', async () => refusal(createIn('apps', pod(`blocked-${Date.now()}`), true)));
+    expect(String(error)).toMatch(/ValidatingAdmissionPolicy 'nsm-sidecar-injector' with binding 'nsm-sidecar-injector' denied request: expression 'int\(object.metadata.name\) > 0' resulted in error/);
+  });
+});
+
 describe('the function down', () => {
   beforeAll(async () => cluster.webhook.stop());
   afterAll(async () => cluster.startWebhook());
