@@ -103,7 +103,7 @@ async function main() {
     const manifests = render('deployment');
     let policyOn = false;
 
-    async function run(scenario, round) {
+    async function run(scenario, round, record = true) {
       const namespace = `bench-${scenario}-${policyOn ? 'policy' : 'none'}-${round}`;
       await cluster.namespace(namespace);
       const file = scenario === 'plain' ? files.plain : files.annotated;
@@ -138,11 +138,14 @@ async function main() {
           delta(before, after, 'apiserver_validating_admission_policy_check_duration_seconds_count', {policy: POLICY}),
         ),
       };
-      results.push(r);
-      log(`${scenario.padEnd(9)} policy ${policyOn ? 'on ' : 'off'} round ${round}: ${created}/${PODS} created, kubectl ${r.kubectlMsPerPod.toFixed(2)} ms/pod, ` +
+      if (record) results.push(r);
+      log(`${record ? '' : '(warm-up) '}` + `${scenario.padEnd(9)} policy ${policyOn ? 'on ' : 'off'} round ${round}: ${created}/${PODS} created, kubectl ${r.kubectlMsPerPod.toFixed(2)} ms/pod, ` +
         `request ${r.requestUsPerPod?.toFixed(0)} µs, VAP plugin ${r.pluginUsPerPod?.toFixed(1)} µs, checks ${r.checkCount} at ${r.checkUsPerCheck?.toFixed(1) ?? '-'} µs`);
     }
 
+    // Warm-up, not recorded: the first creates after start-up pay for caches, connections and JIT.
+    await run('annotated', 'warmup', false);
+    await run('plain', 'warmup', false);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const on of [false, true]) {
         if (on) {

@@ -18,10 +18,10 @@ export async function policyChecks(admin: KubeClient, policy: string, action: st
   return total;
 }
 
-/** The refusal of a create, or undefined when it was admitted. */
-export async function refusal(create: Promise<unknown>): Promise<unknown> {
+/** The refusal of a create (a KubeApiError for an answer from the apiserver), or undefined when it was admitted. */
+export async function refusal(create: Promise<unknown>): Promise<Error | undefined> {
   return create.then(
     () => undefined,
-    (error: unknown) => error,
+    (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
   );
 }
