@@ -161,7 +161,9 @@ export function buildPolicy(sources: PolicySources): [Record<string, unknown>, R
     spec: {
       failurePolicy: 'Ignore',
       matchConstraints: {
-        resourceRules: podRules.map(r => ({...r, resources: ['pods']})),
+        // CREATE only, whatever the webhook's rule grows into: refusing an UPDATE of a pod that exists
+        // would block its controller's and the kubelet's writes, and fix no missed injection.
+        resourceRules: podRules.map(r => ({...r, operations: ['CREATE'], resources: ['pods']})),
         matchPolicy: webhook['matchPolicy'],
         namespaceSelector: webhook['namespaceSelector'],
         objectSelector: webhook['objectSelector'],

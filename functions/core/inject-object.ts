@@ -82,6 +82,8 @@ type Request = {readonly kind: 'absent'} | {readonly kind: 'not-a-string'} | {re
  * workload, the workload's; for a Pod (never a template: a workload in an annotated namespace is
  * injected once, when its pods are created), the namespace's. Present on the object, even empty,
  * means the object decided: an empty value opts a pod out of its namespace's request.
+ * For pods, scripts/admission-policy.ts mirrors these rules in CEL (the admission policy);
+ * test/admission-policy.test.ts and its e2e twin fail when the two disagree.
  */
 function requestOf(templateMetadata: unknown, metadata: JsonObject, isPod: boolean, namespace: NamespaceMeta | undefined, key: string): Request {
   const fromTemplate = annotationOf(templateMetadata, key);
