@@ -2,16 +2,19 @@
 /**
  * What the ValidatingAdmissionPolicy costs on pod creation (docs/benchmarks.md, "Admission policy"):
  * a real kube-apiserver + etcd (the e2e suite's harness) and the function as its HTTPS process,
- * `kubectl create -f` of 500 pods per scenario, without and with the policy, in alternating rounds;
- * the apiserver's own metrics before and after each create give its time per pod.
+ * `kubectl create -f` of 500 pods per scenario and policy mode, the modes in ABC/CBA order round after
+ * round, the pods deleted after each run (the store stays the same size); the apiserver's own metrics
+ * before and after each create give its time per pod.
  *
  *   npm run build && node scripts/bench/admission-policy.cjs [--pods 500] [--rounds 2]
  *
+ * Policy modes: none; shipped (the manifests' policy and binding); floor (a policy on the same pods
+ * whose one check reads a label: what any ValidatingAdmissionPolicy on pods costs before its own CEL).
  * Scenarios (each in a fresh namespace):
- *   annotated  500 pods asking for network services, the function up: injected (the policy allows them)
- *   plain      500 pods that don't ask, the function up (the policy allows them)
- *   down       500 pods asking, the function stopped: stored without sidecars (no policy) or refused
- *              (policy); the only case in which apiserver_validating_admission_policy_check_duration_seconds
+ *   annotated  pods asking for network services, the function up: injected (the policy allows them)
+ *   plain      pods that don't ask, the function up (the policy allows them)
+ *   down       pods asking, the function stopped (modes none and shipped): stored without sidecars, or
+ *              refused; the only case in which apiserver_validating_admission_policy_check_duration_seconds
  *              records anything (the apiserver observes denials and evaluation errors, not plain allows:
  *              k8s.io/apiserver .../policy/validating/dispatcher.go)
  * Figures per pod: kubectl's wall time; apiserver_request_duration_seconds for POST pods (the whole
@@ -38,7 +41,7 @@ require.extensions['.ts'] = (module, filename) => {
   });
   module._compile(outputText, filename);
 };
-const {startCluster, registerAdmissionPolicy, eventually} = require('../../test/e2e/support/cluster.ts');
+const {startCluster, eventually} = require('../../test/e2e/support/cluster.ts');
 const {render, pick, collectionPath} = require('../../test/e2e/support/manifests.ts');
 const {parseSamples} = require('../../test/support/prom-text.ts');
 const {ensureControlPlaneBinaries} = require('../../test/e2e/harness/controlplane.ts');
@@ -52,6 +55,7 @@ const PODS = option('pods', 500);
 const ROUNDS = option('rounds', 2);
 const NSM = 'networkservicemesh.io';
 const POLICY = 'nsm-sidecar-injector';
+const MODES = ['none', 'shipped', 'floor'];
 const log = message => process.stderr.write(`[admission-policy bench] ${message}\n`);
 const load1 = () => os.loadavg()[0].toFixed(2);
 
@@ -101,10 +105,45 @@ async function main() {
   const results = [];
   try {
     const manifests = render('deployment');
-    let policyOn = false;
+    const shipped = {policy: pick(manifests, 'ValidatingAdmissionPolicy'), binding: pick(manifests, 'ValidatingAdmissionPolicyBinding')};
+    // The floor: a policy matching the same pods whose check reads one label, i.e. what any
+    // ValidatingAdmissionPolicy on pods costs before its own expressions (conversion, activation).
+    const floor = {
+      policy: {...shipped.policy, metadata: {name: 'bench-floor'}, spec: {failurePolicy: 'Ignore', matchConstraints: shipped.policy.spec.matchConstraints,
+        validations: [{expression: "!has(object.metadata.labels) || !('bench-probe' in object.metadata.labels)"}]}},
+      binding: {...shipped.binding, metadata: {name: 'bench-floor'}, spec: {policyName: 'bench-floor', validationActions: ['Deny']}},
+    };
+    await cluster.namespace('policy-probe');
+    const probes = {
+      shipped: podList(1, true).items[0],
+      floor: {...podList(1, false).items[0], metadata: {name: 'probe', labels: {'bench-probe': 'yes'}}},
+    };
+    const refused = async mode => cluster.admin.create('/api/v1/namespaces/policy-probe/pods', probes[mode], {dryRun: true}).then(() => false, () => true);
+    let mode = 'none';
+
+    /** Switches policies, the function stopped meanwhile (nothing may inject the shipped policy's probe). */
+    async function use(next) {
+      if (next === mode) return;
+      await cluster.webhook.stop();
+      if (mode !== 'none') {
+        const {policy, binding} = mode === 'shipped' ? shipped : floor;
+        await cluster.admin.delete(`${collectionPath(binding)}/${binding.metadata.name}`);
+        await cluster.admin.delete(`${collectionPath(policy)}/${policy.metadata.name}`);
+        const old = mode;
+        await eventually(`policy ${old} to be gone`, async () => ((await refused(old)) ? undefined : true), 30_000);
+      }
+      if (next !== 'none') {
+        const {policy, binding} = next === 'shipped' ? shipped : floor;
+        await cluster.admin.create(collectionPath(policy), policy);
+        await cluster.admin.create(collectionPath(binding), binding);
+        await eventually(`policy ${next} to apply`, async () => ((await refused(next)) ? true : undefined), 30_000);
+      }
+      mode = next;
+      await cluster.startWebhook();
+    }
 
     async function run(scenario, round, record = true) {
-      const namespace = `bench-${scenario}-${policyOn ? 'policy' : 'none'}-${round}`;
+      const namespace = `bench-${scenario}-${mode}-${round}`;
       await cluster.namespace(namespace);
       const file = scenario === 'plain' ? files.plain : files.annotated;
       const before = await scrape(cluster.admin);
@@ -118,13 +157,15 @@ async function main() {
       }
       const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
       const after = await scrape(cluster.admin);
+      // Keep the store the same size for every run: delete what was created (pods without a node go at once).
+      await cluster.admin.delete(`/api/v1/namespaces/${namespace}/pods`);
       const created = (out.match(/ created$/gm) ?? []).length;
       const pods = {verb: 'POST', resource: 'pods'};
       const plugin = {name: 'ValidatingAdmissionPolicy', operation: 'CREATE', type: 'validate'};
       const per = (sum, count) => (count === 0 ? null : (sum / count) * 1e6);
       const r = {
         scenario,
-        policy: policyOn,
+        policy: mode,
         round,
         pods: PODS,
         created,
@@ -139,7 +180,7 @@ async function main() {
         ),
       };
       if (record) results.push(r);
-      log(`${record ? '' : '(warm-up) '}` + `${scenario.padEnd(9)} policy ${policyOn ? 'on ' : 'off'} round ${round}: ${created}/${PODS} created, kubectl ${r.kubectlMsPerPod.toFixed(2)} ms/pod, ` +
+      log(`${record ? '' : '(warm-up) '}${scenario.padEnd(9)} policy ${mode.padEnd(7)} round ${round}: ${created}/${PODS} created, kubectl ${r.kubectlMsPerPod.toFixed(2)} ms/pod, ` +
         `request ${r.requestUsPerPod?.toFixed(0)} µs, VAP plugin ${r.pluginUsPerPod?.toFixed(1)} µs, checks ${r.checkCount} at ${r.checkUsPerCheck?.toFixed(1) ?? '-'} µs`);
     }
 
@@ -147,31 +188,16 @@ async function main() {
     await run('annotated', 'warmup', false);
     await run('plain', 'warmup', false);
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const on of [false, true]) {
-        if (on) {
-          // The function is stopped here (after "down"): nothing injects the probe registerAdmissionPolicy uses.
-          await registerAdmissionPolicy(cluster.admin, manifests);
-          policyOn = true;
-          await run('down', round);
-          await cluster.startWebhook();
-          await run('annotated', round);
-          await run('plain', round);
-          // Off again: stop the function, delete the policy, wait until an annotated pod is admitted.
-          await cluster.webhook.stop();
-          for (const kind of ['ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy']) {
-            const m = pick(manifests, kind);
-            await cluster.admin.delete(`${collectionPath(m)}/${m.metadata.name}`);
-          }
-          const probe = podList(1, true).items[0];
-          await eventually('the policy to be gone', async () => cluster.admin.create('/api/v1/namespaces/policy-probe/pods', probe, {dryRun: true}).then(() => true, () => undefined));
-          await cluster.startWebhook();
-          policyOn = false;
-        } else {
-          await run('annotated', round);
-          await run('plain', round);
-          await cluster.webhook.stop();
-          await run('down', round);
-        }
+      // ABC, CBA, ...: no mode always runs first or last.
+      const order = round % 2 === 1 ? MODES : [...MODES].reverse();
+      for (const next of order) {
+        await use(next);
+        await run('annotated', round);
+        await run('plain', round);
+        if (next === 'floor') continue;
+        await cluster.webhook.stop();
+        await run('down', round);
+        await cluster.startWebhook();
       }
     }
   } finally {
@@ -192,9 +218,10 @@ async function main() {
   console.log('| scenario | policy | created | kubectl ms/pod | apiserver request µs/pod | VAP plugin µs/pod | policy checks | µs/check |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const scenario of ['annotated', 'plain', 'down']) {
-    for (const on of [false, true]) {
-      const rs = results.filter(r => r.scenario === scenario && r.policy === on);
-      console.log(`| ${scenario} | ${on ? 'on' : 'off'} | ${median(rs.map(r => r.created))} | ${fmt(median(rs.map(r => r.kubectlMsPerPod)), 2)} | ${fmt(median(rs.map(r => r.requestUsPerPod)), 0)} | ` +
+    for (const m of MODES) {
+      const rs = results.filter(r => r.scenario === scenario && r.policy === m);
+      if (rs.length === 0) continue;
+      console.log(`| ${scenario} | ${m} | ${median(rs.map(r => r.created))} | ${fmt(median(rs.map(r => r.kubectlMsPerPod)), 2)} | ${fmt(median(rs.map(r => r.requestUsPerPod)), 0)} | ` +
         `${fmt(median(rs.map(r => r.pluginUsPerPod)), 1)} | ${median(rs.map(r => r.checkCount))} | ${fmt(median(rs.map(r => r.checkUsPerCheck)), 1)} |`);
     }
   }
