@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {parseAllDocuments, stringify} from 'yaml';
 import {run} from '../functions/cli/main';
-import {defaultConfig} from './support/fixtures';
+import {defaultConfig, HASH_LABEL} from './support/fixtures';
 
 const DATA = join(__dirname, 'testdata', 'inject');
 
@@ -73,7 +73,7 @@ describe('nsm-inject', () => {
       metadata: {labels: Record<string, string>};
       spec: {selector: {matchLabels: Record<string, string>}; template: {metadata: {labels: Record<string, string>}; spec: {containers: unknown[]}}};
     };
-    expect(d.spec.template.metadata.labels).toEqual({app: 'web', 'spiffe.io/spiffe-id': 'true'});
+    expect(d.spec.template.metadata.labels).toEqual({app: 'web', 'spiffe.io/spiffe-id': 'true', [HASH_LABEL]: defaultConfig().hash});
     // The other places that shared the anchor are unchanged.
     expect(d.metadata.labels).toEqual({app: 'web'});
     expect(d.spec.selector.matchLabels).toEqual({app: 'web'});

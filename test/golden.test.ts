@@ -2,11 +2,14 @@
  * Golden files, checked through both paths that users have (as Istio does for kube-inject):
  *  - the CLI: `<case>.yaml` through nsm-inject must print exactly `<case>.yaml.injected`;
  *  - the webhook: each object of `<case>.yaml`, sent as an AdmissionReview over the HTTP handler,
- *    with the returned patch applied (RFC 6902, fast-json-patch), must equal the golden object.
- * Both must then be fixed points. `<case>.config.yaml`, if present, is merged over the default config.
+ *    with the returned patch applied (RFC 6902, fast-json-patch), must equal the golden object:
+ *    with `workloads: inject-template` (what the CLI always does), the object of `.injected`; with
+ *    the config's own mode (by default `pods`: workloads keep their containers), the object of
+ *    `<case>.yaml.admitted` where that differs, else of `.injected`.
+ * All must then be fixed points. `<case>.config.yaml`, if present, is merged over the default config.
  * Rewrite the golden files with REFRESH_GOLDEN=1; a golden file without its case fails the run.
  */
-import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {applyPatch, deepClone, type Operation} from 'fast-json-patch';
 import {parse, parseAllDocuments} from 'yaml';
@@ -54,9 +57,16 @@ async function viaWebhook(object: unknown, config: VersionedConfig, namespaces: 
   return {object: applyPatch(deepClone(object), patch, true).newDocument, patch};
 }
 
+/**
+ * The config with `workloads: inject-template`, as the CLI forces it, keeping the config's hash so
+ * that the webhook's output is comparable with the CLI's byte for byte.
+ */
+const templateMode = (config: VersionedConfig): VersionedConfig => ({config: {...config.config, workloads: 'inject-template'}, hash: config.hash});
+
 describe.each(cases)('golden %s', name => {
   const input = readFileSync(join(DIR, name), 'utf8');
   const goldenPath = join(DIR, `${name}.injected`);
+  const admittedPath = join(DIR, `${name}.admitted`);
   const config = configFor(name);
 
   it('nsm-inject prints the golden file', () => {
@@ -71,9 +81,27 @@ describe.each(cases)('golden %s', name => {
     expect(injectManifests(golden, config, name, {byName: collectNamespaces([golden]), fallback: undefined}).text).toBe(golden);
   });
 
-  it('the webhook patch, applied to each input object, gives the golden object; a second pass gives no patch', async () => {
+  it('the webhook patch in inject-template mode, applied to each input object, gives the golden object; a second pass gives no patch', async () => {
     const inputs = objectsOf(input);
     const expected = objectsOf(readFileSync(goldenPath, 'utf8'));
+    expect(inputs).toHaveLength(expected.length);
+    for (const [i, object] of inputs.entries()) {
+      const first = await viaWebhook(object, templateMode(config), namespacesOf(input));
+      expect(first.object).toEqual(expected[i]);
+      expect((await viaWebhook(first.object, templateMode(config), namespacesOf(input))).patch).toEqual([]);
+    }
+  });
+
+  it(`the webhook patch in the config's own workloads mode gives the .admitted object (or the golden one); a second pass gives no patch`, async () => {
+    if (REFRESH) {
+      const admitted = injectManifests(input, config, name, {byName: collectNamespaces([input]), fallback: undefined}, config.config.workloads).text;
+      // Only the cases where the mode makes a difference get a file of their own.
+      const differs = JSON.stringify(objectsOf(admitted)) !== JSON.stringify(objectsOf(readFileSync(goldenPath, 'utf8')));
+      if (differs) writeFileSync(admittedPath, admitted);
+      else rmSync(admittedPath, {force: true});
+    }
+    const inputs = objectsOf(input);
+    const expected = objectsOf(readFileSync(existsSync(admittedPath) ? admittedPath : goldenPath, 'utf8'));
     expect(inputs).toHaveLength(expected.length);
     for (const [i, object] of inputs.entries()) {
       const first = await viaWebhook(object, config, namespacesOf(input));
@@ -85,7 +113,7 @@ describe.each(cases)('golden %s', name => {
 
 it('every golden file and config overlay belongs to a case (no stale files)', () => {
   const stale = files.filter(f => {
-    if (f.endsWith('.yaml.injected')) return !cases.includes(f.replace(/\.injected$/, ''));
+    if (f.endsWith('.yaml.injected') || f.endsWith('.yaml.admitted')) return !cases.includes(f.replace(/\.(injected|admitted)$/, ''));
     if (f.endsWith('.config.yaml')) return !cases.includes(f.replace(/\.config\.yaml$/, '.yaml'));
     return !isCase(f);
   });

@@ -7,7 +7,7 @@
 import type {Operation} from 'fast-json-patch';
 import {isSeq, parseAllDocuments, visit, type Document} from 'yaml';
 import {diffPatch} from '../admission/patch';
-import type {VersionedConfig} from '../core/config';
+import type {VersionedConfig, WorkloadMode} from '../core/config';
 import {injectObject} from '../core/inject-object';
 import {isObject, isStringMap, own, unescapePointerToken, type JsonObject} from '../core/json';
 import type {NamespaceMeta} from '../core/namespace';
@@ -80,16 +80,24 @@ function namespaceOf(obj: JsonObject, namespaces: NamespaceContext): NamespaceMe
 
 type ObjectOutcome = {object: unknown; injected: boolean; warnings: string[]};
 
-function injectOne(obj: unknown, versioned: VersionedConfig, namespaces: NamespaceContext): ObjectOutcome {
+/** How the objects are injected: `workloads` as the webhook would (golden files), or forced by the CLI. */
+interface Injection {
+  readonly versioned: VersionedConfig;
+  readonly namespaces: NamespaceContext;
+  readonly workloads: WorkloadMode;
+}
+
+function injectOne(obj: unknown, how: Injection): ObjectOutcome {
   if (!isObject(obj)) return {object: obj, injected: false, warnings: []};
   const apiVersion = own(obj, 'apiVersion');
   const kind = own(obj, 'kind');
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return {object: obj, injected: false, warnings: []};
   const result = injectObject(
-    {kind: groupKindOf(apiVersion, kind), object: obj, seed: seedOf(obj), namespace: namespaceOf(obj, namespaces)},
-    versioned,
+    {kind: groupKindOf(apiVersion, kind), object: obj, seed: seedOf(obj), namespace: namespaceOf(obj, how.namespaces), workloads: how.workloads},
+    how.versioned,
   );
-  return {object: result.object, injected: result.decision.outcome === 'injected', warnings: result.warnings};
+  // Changed at all (with `workloads: pods`, a workload may only get the annotation copied).
+  return {object: result.object, injected: result.object !== obj, warnings: result.warnings};
 }
 
 /** JSON pointer -> YAML path (sequence indexes as numbers). */
@@ -131,20 +139,20 @@ function hasAliases(doc: Document): boolean {
 }
 
 /** Injects one document in place; true if it changed. */
-function injectDocument(doc: Document, versioned: VersionedConfig, namespaces: NamespaceContext, reports: DocumentReport[]): boolean {
+function injectDocument(doc: Document, how: Injection, reports: DocumentReport[]): boolean {
   const obj: unknown = doc.toJS({maxAliasCount: 100});
   const items = isObject(obj) && own(obj, 'kind') === 'List' ? own(obj, 'items') : undefined;
   let injected: unknown;
   if (Array.isArray(items)) {
     const outcomes = items.map(item => {
-      const o = injectOne(item, versioned, namespaces);
+      const o = injectOne(item, how);
       reports.push({where: describe(item), injected: o.injected, warnings: o.warnings});
       return o;
     });
     if (!outcomes.some(o => o.injected)) return false;
     injected = {...(obj as object), items: outcomes.map(o => o.object)};
   } else {
-    const o = injectOne(obj, versioned, namespaces);
+    const o = injectOne(obj, how);
     reports.push({where: describe(obj), injected: o.injected, warnings: o.warnings});
     if (!o.injected) return false;
     injected = o.object;
@@ -163,7 +171,18 @@ export class ManifestError extends Error {}
 
 const NO_NAMESPACES: NamespaceContext = {byName: new Map(), fallback: undefined};
 
-export function injectManifests(text: string, versioned: VersionedConfig, source: string, namespaces: NamespaceContext = NO_NAMESPACES): InjectedText {
+/**
+ * `workloads`: the CLI writes what runs, so it injects workloads' pod templates; the golden-file
+ * tests also render what the webhook makes of them with the config's own mode.
+ */
+export function injectManifests(
+  text: string,
+  versioned: VersionedConfig,
+  source: string,
+  namespaces: NamespaceContext = NO_NAMESPACES,
+  workloads: WorkloadMode = 'inject-template',
+): InjectedText {
+  const how: Injection = {versioned, namespaces, workloads};
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return {text: '', reports: []};
   const reports: DocumentReport[] = [];
@@ -174,7 +193,7 @@ export function injectManifests(text: string, versioned: VersionedConfig, source
     // leading comments too. Untouched documents are copied byte for byte.
     const from = i === 0 ? 0 : doc.range[0];
     const to = docs[i + 1]?.range[0] ?? text.length;
-    const changed = doc.contents !== null && injectDocument(doc, versioned, namespaces, reports);
+    const changed = doc.contents !== null && injectDocument(doc, how, reports);
     out += changed ? doc.toString({lineWidth: 0, flowCollectionPadding: false}) : text.slice(from, to);
   });
   if (out !== '' && !out.endsWith('\n')) out += '\n';

@@ -17,7 +17,9 @@ const USAGE = `Usage: nsm-inject -f FILE|FOLDER|- [--config FILE|FOLDER] [--name
 Injects NSM client sidecars into the Pods and pod templates (Deployment, StatefulSet, DaemonSet,
 ReplicaSet, Job, CronJob) of the given manifests that carry the networkservicemesh.io annotation,
 and prints all the manifests to stdout. Documents with nothing to inject are printed unchanged, so
-running it on its own output changes nothing.
+running it on its own output changes nothing. Workloads get the sidecars in their pod template
+whatever the config's \`workloads\` says (the webhook's default injects pods as they are created):
+what you commit is what runs.
 
   -f, --filename   a YAML/JSON file, a folder (its .yaml, .yml and .json files, in name order), or -
                    for stdin. Multi-document YAML and kind: List are understood. Repeatable.

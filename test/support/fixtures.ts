@@ -24,6 +24,7 @@ export function configWith(overrides: Partial<InjectorConfig>): VersionedConfig 
 
 export const NSM_ANNOTATION = 'networkservicemesh.io';
 export const STATUS_ANNOTATION = 'sidecar-injector.networkservicemesh.io/status';
+export const HASH_LABEL = 'sidecar-injector.networkservicemesh.io/config-hash';
 
 export function pod(overrides: {name?: string; annotations?: Record<string, string>; spec?: Partial<Pod['spec']>} = {}): Pod {
   return {
