@@ -24,15 +24,25 @@ export interface Cluster {
   readonly config: FakeConfigMapVolume;
   readonly webhookConfig: Manifest;
   webhook: WebhookProcess;
-  /** Stops the function (for failure-policy tests); `startWebhook` brings it back on the same port. */
-  startWebhook(): Promise<WebhookProcess>;
+  /**
+   * Starts the function again on the same port, after `webhook.stop()` (failure-policy tests), with
+   * its environment changed by `env` if given (a key set to undefined is removed).
+   */
+  startWebhook(env?: WebhookEnv): Promise<WebhookProcess>;
   namespace(name: string, meta?: {labels?: Record<string, string>; annotations?: Record<string, string>}): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** Changes to the function's environment; a key set to undefined is removed. */
+export type WebhookEnv = Readonly<Record<string, string | undefined>>;
+
 export interface ClusterOptions {
   /** Changes to the webhook configuration besides clientConfig (e.g. failurePolicy). */
   readonly webhookPatch?: Record<string, unknown>;
+  /** Also run kube-controller-manager: Deployments make ReplicaSets make pods, through admission. */
+  readonly controllerManager?: boolean;
+  /** Changes to the function's environment (by default: INJECTOR_CONFIG, the ConfigMap volume). */
+  readonly webhookEnv?: WebhookEnv;
 }
 
 async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -51,7 +61,7 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const cp = await startControlPlane();
+  const cp = await startControlPlane({controllerManager: options.controllerManager ?? false});
   const admin = cp.adminClient();
   const tmp = mkdtempSync(join(tmpdir(), 'nsm-e2e-'));
   const config = new FakeConfigMapVolume(DEFAULT_CONFIG_TEXT);
@@ -79,7 +89,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       KUBE_TOKEN_FILE: join(tmp, 'token'),
       NAMESPACE_CACHE_TTL_SECONDS: '1',
     };
-    const startWebhook = async (): Promise<WebhookProcess> => startWebhookProcess({port, certs, env});
+    const startWebhook = async (changes: WebhookEnv = {}): Promise<WebhookProcess> =>
+      startWebhookProcess({port, certs, env: {...env, ...options.webhookEnv, ...changes}});
     webhook = await startWebhook();
 
     const registered = pick(manifests, 'MutatingWebhookConfiguration');
@@ -111,7 +122,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       config,
       webhookConfig,
       webhook,
-      startWebhook: async () => (cluster.webhook = await startWebhook()),
+      startWebhook: async changes => (cluster.webhook = await startWebhook(changes)),
       namespace: async (name, meta = {}) => {
         const ns = await createNamespaceWithDefaultServiceAccount(admin, name, meta.labels ? {labels: meta.labels} : {});
         if (meta.annotations) await admin.patch<KubeObject>(`/api/v1/namespaces/${ns.metadata?.name ?? name}`, {metadata: {annotations: meta.annotations}});
