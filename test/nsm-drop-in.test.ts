@@ -2,10 +2,13 @@
  * The function with NSM's own webhook settings in its environment (a drop-in for NSM's Deployment):
  * which config it serves, what it logs, and what it does when those settings are broken.
  */
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
-import type {Pod} from 'kubernetes-types/core/v1';
+import {join, resolve} from 'node:path';
+import type {Container, Pod} from 'kubernetes-types/core/v1';
+import {parseAllDocuments} from 'yaml';
+import {configFromNsmEnv} from '../functions/config/nsm-env';
 import {applyPatch, deepClone, type Operation} from 'fast-json-patch';
 import {createRuntime, type Runtime} from '../functions/runtime';
 import {annotatedPod, DEFAULT_CONFIG_TEXT, decodePatch, defaultConfig, defaultConfigWithLogLevel, nsmWebhookEnv, review} from './support/fixtures';
@@ -90,5 +93,30 @@ describe('INJECTOR_CONFIG wins over NSM settings', () => {
     const {runtime, lines} = start({});
     expect((await get(runtime, '/healthz')).body['configHash']).toBe(defaultConfig().hash);
     expect(lines().some(l => String(l['message']).includes('NSM'))).toBe(false);
+  });
+});
+
+describe('docs/migrating-from-nsm.md', () => {
+  it("its kustomization renders the deployment profile with NSM's settings and without INJECTOR_CONFIG, which gives NSM's config", () => {
+    const doc = readFileSync('docs/migrating-from-nsm.md', 'utf8');
+    const block = /<!-- drop-in kustomization[^>]*-->\n```yaml\n([\s\S]*?)\n```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    // Beside a copy of this repository's manifests/, as the page says.
+    const dir = mkdtempSync(join(tmpdir(), 'nsm-drop-in-kustomize-'));
+    dirs.push(dir);
+    symlinkSync(resolve('manifests'), join(dir, 'manifests'));
+    writeFileSync(join(dir, 'kustomization.yaml'), `${block ?? ''}\n`);
+    const out = spawnSync('kubectl', ['kustomize', dir], {encoding: 'utf8'});
+    expect(out.stderr).toBe('');
+    const deployment = parseAllDocuments(out.stdout)
+      .map(d => d.toJS() as {kind: string; spec: {template: {spec: {containers: Container[]}}}})
+      .find(o => o.kind === 'Deployment');
+    const env = deployment?.spec.template.spec.containers.find(c => c.name === 'injector')?.env ?? [];
+    expect(env.map(e => e.name)).not.toContain('INJECTOR_CONFIG');
+    // The profile's own settings are still there.
+    expect(env.map(e => e.name)).toEqual(expect.arrayContaining(['PORT', 'TLS_CERT_DIR', 'SHUTDOWN_DELAY_SECONDS']));
+    const values = Object.fromEntries(env.map(e => [e.name, e.value ?? '']));
+    const built = configFromNsmEnv(DEFAULT_CONFIG_TEXT, values);
+    expect(built.ok && built.value.hash).toBe(defaultConfigWithLogLevel('TRACE').hash);
   });
 });
