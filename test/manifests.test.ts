@@ -211,6 +211,16 @@ describe.each(PROFILES)('manifests/%s', profile => {
     if (profile === 'knative') expect(models).toContain('@kubernetes-models/knative/serving.knative.dev/v1/Service');
   });
 
+  it('every object carries the app.kubernetes.io/name and part-of labels, the profile\'s own objects included', () => {
+    const unlabelled = objects
+      .filter(o => o.metadata.labels?.['app.kubernetes.io/name'] !== 'nsm-sidecar-injector' || o.metadata.labels['app.kubernetes.io/part-of'] !== 'networkservicemesh')
+      .map(o => `${o.kind}/${o.metadata.name}`);
+    expect(unlabelled).toEqual([]);
+    // The objects only this profile renders are among those checked.
+    const own = profile === 'knative' ? ['Service.serving.knative.dev'] : ['Deployment', 'Service', 'PodDisruptionBudget'];
+    expect(objects.map(o => (o.apiVersion === 'serving.knative.dev/v1' ? `${o.kind}.serving.knative.dev` : o.kind))).toEqual(expect.arrayContaining(own));
+  });
+
   it('the webhook never sees the injector namespace, kube-system or any other listed namespace, and honours the opt-out label', () => {
     const injectorNamespace = only(objects, 'Namespace').metadata.name;
     expect(injectorNamespace).toBe('nsm-sidecar-injector');
