@@ -159,7 +159,8 @@ const namespaceLabels = (name: string, extra: Record<string, string> = {}): Reco
 const skaffold = parse(readFileSync('skaffold.yaml', 'utf8')) as {
   build: {artifacts: Array<{image: string; docker?: {dockerfile?: string}}>};
   manifests: {kustomize: {paths: string[]}};
-  profiles: Array<{name: string; manifests?: {kustomize: {paths: string[]}}}>;
+  resourceSelector?: {allow?: Array<{groupKind: string}>};
+  profiles: Array<{name: string; manifests?: {kustomize: {paths: string[]}}; resourceSelector?: unknown; patches?: unknown[]}>;
 };
 
 const kustomizePathsFor = (profile: Profile): string[] =>
@@ -368,6 +369,17 @@ describe.each(PROFILES)('manifests/%s', profile => {
       expect(containers[0]?.readinessProbe?.httpGet?.scheme).toBe('HTTPS');
     });
   }
+});
+
+describe('skaffold.yaml', () => {
+  // Not Skaffold itself (no binary here): its rule, from pkg/skaffold/schema/profiles.go, is that a
+  // profile's empty field keeps the base's value, so only a patch can take the base's allow-list away.
+  it('the deployment profile removes the Knative resourceSelector with a patch, not with an empty field', () => {
+    expect(skaffold.resourceSelector?.allow?.map(a => a.groupKind)).toEqual(['Service.serving.knative.dev']);
+    const deployment = skaffold.profiles.find(p => p.name === 'deployment');
+    expect(deployment?.resourceSelector).toBeUndefined();
+    expect(deployment?.patches).toEqual([{op: 'remove', path: '/resourceSelector'}]);
+  });
 });
 
 describe('Dockerfile', () => {
