@@ -3,9 +3,12 @@ import {spawnSync} from 'node:child_process';
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {parseAllDocuments, stringify} from 'yaml';
+import type {Pod} from 'kubernetes-types/core/v1';
+import {parse, parseAllDocuments, stringify} from 'yaml';
 import {run} from '../functions/cli/main';
-import {defaultConfig} from './support/fixtures';
+import {createHandler} from '../functions/http/handler';
+import {silentLogger} from '../functions/ops/log';
+import {decodePatch, defaultConfig, review} from './support/fixtures';
 
 const DATA = join(__dirname, 'testdata', 'inject');
 
@@ -190,6 +193,23 @@ describe('nsm-inject', () => {
     const out = cli(['-f', join(dir, 'broken.yaml')]);
     expect(out.status).toBe(1);
     expect(out.stderr).toContain('broken.yaml');
+  });
+
+  it("NSM_NAME: stable for one object across runs; the webhook's differs (its uid), and it leaves the CLI's alone", async () => {
+    const nsmName = (text: string): string | undefined =>
+      (parse(text) as Pod).spec?.containers.find(c => c.name === 'cmd-nsc')?.env?.find(e => e.name === 'NSM_NAME')?.value;
+    const first = cli(['-f', join(DATA, 'pod-minimal.yaml')]).stdout;
+    expect(nsmName(first)).toMatch(/^\$\(POD_NAME\)-[0-9a-f]{8}$/);
+    expect(cli(['-f', join(DATA, 'pod-minimal.yaml')]).stdout).toBe(first);
+    const handle = createHandler({config: defaultConfig, logger: silentLogger});
+    const ask = async (object: unknown): Promise<Array<{path: string; value?: unknown}>> => {
+      const answer = await handle({method: 'POST', path: '/mutate', body: {bytes: Buffer.from(JSON.stringify(review(object, {uid: 'a-request-uid'})))}});
+      return decodePatch((JSON.parse(answer.body) as {response: {patch?: string}}).response.patch) as Array<{path: string; value?: unknown}>;
+    };
+    const fromWebhook = (await ask(parse(readFileSync(join(DATA, 'pod-minimal.yaml'), 'utf8')))).find(op => op.path === '/spec/containers/1')?.value as {env: Array<{name: string; value?: string}>};
+    expect(fromWebhook.env.find(e => e.name === 'NSM_NAME')?.value).toMatch(/^\$\(POD_NAME\)-[0-9a-f]{8}$/);
+    expect(fromWebhook.env.find(e => e.name === 'NSM_NAME')?.value).not.toBe(nsmName(first));
+    expect(await ask(parse(first))).toEqual([]);
   });
 
   it('--help exits 0 and says what it does', () => {
