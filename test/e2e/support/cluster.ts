@@ -33,6 +33,8 @@ export interface Cluster {
 export interface ClusterOptions {
   /** Changes to the webhook configuration besides clientConfig (e.g. failurePolicy). */
   readonly webhookPatch?: Record<string, unknown>;
+  /** Also run kube-controller-manager (e.g. to create each new namespace's default ServiceAccount). */
+  readonly controllerManager?: boolean;
 }
 
 async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -51,7 +53,7 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const cp = await startControlPlane();
+  const cp = await startControlPlane({controllerManager: options.controllerManager ?? false});
   const admin = cp.adminClient();
   const tmp = mkdtempSync(join(tmpdir(), 'nsm-e2e-'));
   const config = new FakeConfigMapVolume(DEFAULT_CONFIG_TEXT);
