@@ -109,8 +109,8 @@ function yamlPath(doc: Document, pointer: string): Array<string | number> {
 }
 
 /**
- * Applies the webhook's own patch to the YAML document, so comments and layout survive and the
- * CLI's result is, by construction, what the apiserver would store.
+ * The fallback to splicing: applies the webhook's own patch to the YAML tree, so the result is, by
+ * construction, what the apiserver would store; comments mostly survive, the layout is the library's.
  */
 function applyPatch(doc: Document, ops: readonly Operation[]): void {
   for (const op of ops) {
@@ -199,9 +199,9 @@ export function injectManifests(text: string, versioned: VersionedConfig, source
     // Each document owns the text from its start (its `---`) to the next one's; the first owns any
     // leading comments too. Untouched documents are copied byte for byte.
     const from = i === 0 ? 0 : doc.range[0];
-    const own = text.slice(from, docs[i + 1]?.range[0] ?? text.length);
+    const ownText = text.slice(from, docs[i + 1]?.range[0] ?? text.length);
     if (doc.contents === null) {
-      out += own;
+      out += ownText;
       return;
     }
     const obj: unknown = doc.toJS(TO_JS_OPTIONS);
@@ -211,12 +211,12 @@ export function injectManifests(text: string, versioned: VersionedConfig, source
     if (notes.length > 0) reports.push({where: manifest ? describe(obj) : `document ${i + 1}`, injected: false, warnings: notes});
     const injected = injectedObject(obj, versioned, namespaces, reports);
     if (injected === undefined) {
-      out += own;
+      out += ownText;
       return;
     }
     const layout = detectLayout(doc, text);
     const aliases = hasAliases(doc);
-    const spliced = aliases ? undefined : spliceDocument(own, diffPatch(obj, injected), injected, layout);
+    const spliced = aliases ? undefined : spliceDocument(ownText, diffPatch(obj, injected), injected, layout);
     if (spliced !== undefined) {
       out += spliced;
       return;
