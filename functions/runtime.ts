@@ -24,6 +24,8 @@ export interface Runtime {
   readonly metrics: InjectorMetrics;
   /** The audit event queue, when K_SINK is set. */
   readonly audit: AuditTrail | undefined;
+  /** Logs the startup line (version, config, settings): to be called once the server listens. */
+  started(serving: {port: number | undefined; protocol: 'http' | 'https'}): void;
   close(): void;
 }
 
@@ -106,17 +108,21 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const settings = auditSettings(env, logger);
   const audit = settings === undefined ? undefined : createAuditTrail(settings, {logger, onResult: result => metrics.cloudEvent(result)});
   if (audit !== undefined) metrics.watchQueue(() => audit.length);
-  logger.log(first.ok ? 'info' : 'error', 'nsm-sidecar-injector started', {
-    version,
-    configPath: config.path,
-    configFrom: parse === undefined ? undefined : 'NSM_* settings',
-    configHash: first.ok ? first.value.hash : undefined,
-    configErrors: first.ok ? undefined : first.errors,
-    namespaceLookup: namespaces !== undefined,
-    auditSink: settings === undefined ? undefined : sinkForLogs(settings.sink),
-    auditEventMode: settings?.mode,
-    auditEventSource: settings?.source,
-  });
+  const started = (serving: {port: number | undefined; protocol: 'http' | 'https'}): void => {
+    const current = config.get();
+    logger.log(current !== undefined ? 'info' : 'error', 'nsm-sidecar-injector started', {
+      ...serving,
+      version,
+      configPath: config.path,
+      configFrom: parse === undefined ? undefined : 'NSM_* settings',
+      configHash: current?.hash,
+      configErrors: current === undefined && !first.ok ? first.errors : undefined,
+      namespaceLookup: namespaces !== undefined,
+      auditSink: settings === undefined ? undefined : sinkForLogs(settings.sink),
+      auditEventMode: settings?.mode,
+      auditEventSource: settings?.source,
+    });
+  };
   const handle = createHandler({
     config: () => config.get(),
     logger,
@@ -134,6 +140,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     logger,
     metrics,
     audit,
+    started,
     close: () => {
       config.close();
       namespaces?.close();

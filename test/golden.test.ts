@@ -1,12 +1,14 @@
 /**
  * Golden files, checked through both paths that users have (as Istio does for kube-inject):
- *  - the CLI: `<case>.yaml` through nsm-inject must print exactly `<case>.yaml.injected`;
+ *  - the CLI: `<case>.yaml` (or `.json`) through nsm-inject must print exactly `<case>.yaml.injected`;
  *  - the webhook: each object of `<case>.yaml`, sent as an AdmissionReview over the HTTP handler,
  *    with the returned patch applied (RFC 6902, fast-json-patch), must equal the golden object:
  *    with `workloads: inject-template` (what the CLI always does), the object of `.injected`; with
  *    the config's own mode (by default `pods`: workloads keep their containers), the object of
  *    `<case>.yaml.admitted` where that differs, else of `.injected`.
  * All must then be fixed points. `<case>.config.yaml`, if present, is merged over the default config.
+ * Two folders: inject/ (cases written for a feature) and nsm-examples/ (real NSM manifests, sources in
+ * its README.md; test/nsm-examples.test.ts checks what their diffs show).
  * Rewrite the golden files with REFRESH_GOLDEN=1; a golden file without its case fails the run.
  */
 import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
@@ -20,20 +22,21 @@ import {silentLogger} from '../functions/ops/log';
 import type {VersionedConfig} from '../functions/core/config';
 import {configWith, decodePatch, defaultConfig, review} from './support/fixtures';
 
-const DIR = join(__dirname, 'testdata', 'inject');
+const DATA = join(__dirname, 'testdata');
+const SUITES = ['inject', 'nsm-examples'] as const;
 const REFRESH = process.env['REFRESH_GOLDEN'] === '1';
-const isCase = (f: string): boolean => f.endsWith('.yaml') && !f.endsWith('.config.yaml');
-const files = readdirSync(DIR);
-const cases = files.filter(isCase).sort();
+const isCase = (f: string): boolean => (f.endsWith('.yaml') || f.endsWith('.json')) && !f.endsWith('.config.yaml');
+const filesOf = (suite: string): string[] => readdirSync(join(DATA, suite));
+const cases = SUITES.flatMap(suite => filesOf(suite).filter(isCase).sort().map(name => [suite, name] as const));
 
-function configFor(name: string): VersionedConfig {
-  const overlay = join(DIR, name.replace(/\.yaml$/, '.config.yaml'));
+function configFor(dir: string, name: string): VersionedConfig {
+  const overlay = join(dir, name.replace(/\.(yaml|json)$/, '.config.yaml'));
   return existsSync(overlay) ? configWith(parse(readFileSync(overlay, 'utf8')) as object) : defaultConfig();
 }
 
 /** Every object in a manifest stream, with kind: List unpacked. */
 function objectsOf(text: string): unknown[] {
-  return parseAllDocuments(text)
+  return parseAllDocuments(text, {logLevel: 'error'})
     .map(d => d.toJS() as unknown)
     .filter(o => o !== null)
     .flatMap(o => ((o as {kind?: string}).kind === 'List' ? ((o as {items: unknown[]}).items ?? []) : [o]));
@@ -63,11 +66,12 @@ async function viaWebhook(object: unknown, config: VersionedConfig, namespaces: 
  */
 const templateMode = (config: VersionedConfig): VersionedConfig => ({config: {...config.config, workloads: 'inject-template'}, hash: config.hash});
 
-describe.each(cases)('golden %s', name => {
-  const input = readFileSync(join(DIR, name), 'utf8');
-  const goldenPath = join(DIR, `${name}.injected`);
-  const admittedPath = join(DIR, `${name}.admitted`);
-  const config = configFor(name);
+describe.each(cases)('golden %s/%s', (suite, name) => {
+  const dir = join(DATA, suite);
+  const input = readFileSync(join(dir, name), 'utf8');
+  const goldenPath = join(dir, `${name}.injected`);
+  const admittedPath = join(dir, `${name}.admitted`);
+  const config = configFor(dir, name);
 
   it('nsm-inject prints the golden file', () => {
     const out = injectManifests(input, config, name, {byName: collectNamespaces([input]), fallback: undefined}).text;
@@ -111,11 +115,12 @@ describe.each(cases)('golden %s', name => {
   });
 });
 
-it('every golden file and config overlay belongs to a case (no stale files)', () => {
-  const stale = files.filter(f => {
-    if (f.endsWith('.yaml.injected') || f.endsWith('.yaml.admitted')) return !cases.includes(f.replace(/\.(injected|admitted)$/, ''));
-    if (f.endsWith('.config.yaml')) return !cases.includes(f.replace(/\.config\.yaml$/, '.yaml'));
-    return !isCase(f);
+it.each(SUITES)('every golden file and config overlay in %s belongs to a case (no stale files)', suite => {
+  const names = cases.filter(([s]) => s === suite).map(([, name]) => name);
+  const stale = filesOf(suite).filter(f => {
+    if (f.endsWith('.injected') || f.endsWith('.admitted')) return !names.includes(f.replace(/\.(injected|admitted)$/, ''));
+    if (f.endsWith('.config.yaml')) return !names.some(n => n.replace(/\.(yaml|json)$/, '.config.yaml') === f);
+    return !isCase(f) && f !== 'README.md';
   });
   expect(stale).toEqual([]);
 });

@@ -54,7 +54,7 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   let port: number | undefined;
   await eventually(() => {
     if (proc.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-    const line = output.split('\n').find(l => l.includes('"HTTPS server listening"'));
+    const line = output.split('\n').find(l => l.includes('"nsm-sidecar-injector started"'));
     if (line !== undefined) port = (JSON.parse(line) as {port: number}).port;
     return port !== undefined;
   }, 'the server to listen');
@@ -283,6 +283,27 @@ describe('HTTPS entry point', () => {
     } finally {
       empty.remove();
     }
+  });
+
+  it('a busy port: one error line naming the port, exit status 1, no stack trace and no "started"', async () => {
+    // The running server's port is taken; the certificate is good (the tests above swapped the shared one).
+    const good = new KubeletVolume(tlsFiles(serving1, ca1));
+    const proc = spawn(process.execPath, ['dist/functions/https/main.js'], {
+      env: {...process.env, PORT: String(server.port), LOG_LEVEL: 'info', TLS_CERT_DIR: good.dir},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const [code] = (await within(once(proc, 'exit'), 10_000, 'the server to give up').finally(() => good.remove())) as [number | null];
+    expect(code).toBe(1);
+    const lines = output.split('\n').filter(Boolean);
+    expect(lines.filter(l => !l.startsWith('{'))).toEqual([]);
+    const logged = lines.map(l => JSON.parse(l) as {severity: string; message: string});
+    expect(logged.filter(l => l.severity === 'ERROR')).toEqual([
+      expect.objectContaining({message: `cannot serve: port ${server.port} is already in use by another process; set PORT to a free port`, code: 'EADDRINUSE'}),
+    ]);
+    expect(logged.map(l => l.message)).not.toContain('nsm-sidecar-injector started');
   });
 });
 

@@ -84,10 +84,20 @@ describe('one log line per decision', () => {
     expect(line).not.toHaveProperty('injectedContainers');
   });
 
-  it('logs the startup summary: version, config source and hash', () => {
-    const {lines} = start({LOG_LEVEL: 'info'});
+  it('logs the startup summary once told the server listens: port, version, config source and hash', () => {
+    const {runtime, lines} = start({LOG_LEVEL: 'info'});
+    expect(lines().map(l => l['message'])).not.toContain('nsm-sidecar-injector started');
+    runtime.started({port: 8080, protocol: 'http'});
     expect(lines()).toContainEqual(
-      expect.objectContaining({severity: 'INFO', message: 'nsm-sidecar-injector started', version, configPath: expect.stringContaining('config.yaml'), configHash: defaultConfig().hash}),
+      expect.objectContaining({
+        severity: 'INFO',
+        message: 'nsm-sidecar-injector started',
+        port: 8080,
+        protocol: 'http',
+        version,
+        configPath: expect.stringContaining('config.yaml'),
+        configHash: defaultConfig().hash,
+      }),
     );
   });
 });

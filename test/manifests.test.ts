@@ -159,7 +159,8 @@ const namespaceLabels = (name: string, extra: Record<string, string> = {}): Reco
 const skaffold = parse(readFileSync('skaffold.yaml', 'utf8')) as {
   build: {artifacts: Array<{image: string; docker?: {dockerfile?: string}}>};
   manifests: {kustomize: {paths: string[]}};
-  profiles: Array<{name: string; manifests?: {kustomize: {paths: string[]}}}>;
+  resourceSelector?: {allow?: Array<{groupKind: string}>};
+  profiles: Array<{name: string; manifests?: {kustomize: {paths: string[]}}; resourceSelector?: unknown; patches?: unknown[]}>;
 };
 
 const kustomizePathsFor = (profile: Profile): string[] =>
@@ -209,6 +210,16 @@ describe.each(PROFILES)('manifests/%s', profile => {
     const models = results.map(r => r.model);
     expect(models).toEqual(expect.arrayContaining(['@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate', 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration']));
     if (profile === 'knative') expect(models).toContain('@kubernetes-models/knative/serving.knative.dev/v1/Service');
+  });
+
+  it('every object carries the app.kubernetes.io/name and part-of labels, the profile\'s own objects included', () => {
+    const unlabelled = objects
+      .filter(o => o.metadata.labels?.['app.kubernetes.io/name'] !== 'nsm-sidecar-injector' || o.metadata.labels['app.kubernetes.io/part-of'] !== 'networkservicemesh')
+      .map(o => `${o.kind}/${o.metadata.name}`);
+    expect(unlabelled).toEqual([]);
+    // The objects only this profile renders are among those checked.
+    const own = profile === 'knative' ? ['Service.serving.knative.dev'] : ['Deployment', 'Service', 'PodDisruptionBudget'];
+    expect(objects.map(o => (o.apiVersion === 'serving.knative.dev/v1' ? `${o.kind}.serving.knative.dev` : o.kind))).toEqual(expect.arrayContaining(own));
   });
 
   it('the webhook never sees the injector namespace, kube-system or any other listed namespace, and honours the opt-out label', () => {
@@ -358,6 +369,17 @@ describe.each(PROFILES)('manifests/%s', profile => {
       expect(containers[0]?.readinessProbe?.httpGet?.scheme).toBe('HTTPS');
     });
   }
+});
+
+describe('skaffold.yaml', () => {
+  // Not Skaffold itself (no binary here): its rule, from pkg/skaffold/schema/profiles.go, is that a
+  // profile's empty field keeps the base's value, so only a patch can take the base's allow-list away.
+  it('the deployment profile removes the Knative resourceSelector with a patch, not with an empty field', () => {
+    expect(skaffold.resourceSelector?.allow?.map(a => a.groupKind)).toEqual(['Service.serving.knative.dev']);
+    const deployment = skaffold.profiles.find(p => p.name === 'deployment');
+    expect(deployment?.resourceSelector).toBeUndefined();
+    expect(deployment?.patches).toEqual([{op: 'remove', path: '/resourceSelector'}]);
+  });
 });
 
 describe('Dockerfile', () => {

@@ -50,6 +50,7 @@ describe("with NSM's webhook settings and no INJECTOR_CONFIG", () => {
       settings: ['NSM_ANNOTATION', 'NSM_LABELS', 'NSM_INIT_CONTAINER_IMAGES', 'NSM_CONTAINER_IMAGES', 'NSM_ENVS'],
       configHash: expected,
     });
+    runtime.started({port: 8443, protocol: 'https'});
     expect(lines().find(l => l['message'] === 'nsm-sidecar-injector started')).toMatchObject({configFrom: 'NSM_* settings', configHash: expected});
     const env = (await injectedPod(runtime)).spec?.initContainers?.[0]?.env;
     expect(env?.[0]).toEqual({name: 'NSM_LOG_LEVEL', value: 'TRACE'});

@@ -10,13 +10,19 @@ import {injectObject} from '../functions/core/inject-object';
 import {INJECTABLE_KINDS, KIND_INFO} from '../functions/core/kinds';
 import {createHandler} from '../functions/http/handler';
 import {silentLogger} from '../functions/ops/log';
-import {configWith, decodePatch, defaultConfig, NSM_ANNOTATION, review} from './support/fixtures';
+import {parse, parseDocument, stringify} from 'yaml';
+import {injectManifests, seedOf} from '../functions/cli/documents';
+import {changedLines, flowLines} from './support/changed-lines';
+import {decodePatch, defaultConfig, NSM_ANNOTATION, review} from './support/fixtures';
+import type {VersionedConfig} from '../functions/core/config';
+import type {Handler} from '../functions/http/handler';
 
 const SEED = 20261128;
 const RUNS = 300;
 const config = defaultConfig();
 const handle = createHandler({config: () => config, logger: silentLogger});
-const templateConfig = configWith({workloads: 'inject-template'});
+// As the CLI forces it (same config, same hash: the CLI's output and the webhook's are comparable).
+const templateConfig: VersionedConfig = {config: {...config.config, workloads: 'inject-template'}, hash: config.hash};
 const handleTemplates = createHandler({config: () => templateConfig, logger: silentLogger});
 
 /** Keys that stress JSON pointers and prototypes. */
@@ -96,8 +102,9 @@ const templateOf = (kind: (typeof INJECTABLE_KINDS)[number], o: unknown): Record
 };
 const params = {seed: SEED, numRuns: RUNS};
 
-async function mutate(object: unknown, kind: {group: string; kind: string}, handler = handle) {
-  const answer = await handler({method: 'POST', path: '/mutate', body: {bytes: Buffer.from(JSON.stringify(review(object, {kind})))}});
+async function mutate(object: unknown, kind: {group: string; kind: string}, options: {uid?: string; handler?: Handler} = {}) {
+  const sent = review(object, options.uid === undefined ? {kind} : {kind, uid: options.uid});
+  const answer = await (options.handler ?? handle)({method: 'POST', path: '/mutate', body: {bytes: Buffer.from(JSON.stringify(sent))}});
   expect(answer.status).toBe(200);
   const response = (JSON.parse(answer.body) as {response: {allowed: boolean; patch?: string}}).response;
   expect(response.allowed).toBe(true);
@@ -144,9 +151,9 @@ describe('properties', () => {
   ])('every patch applies to its object, a second pass is a no-op, and user fields are kept (%s)', async (_mode, handler) => {
     await fc.assert(
       fc.asyncProperty(objectArb, async ({kind, object}) => {
-        const ops = await mutate(object, groupOf(kind), handler);
+        const ops = await mutate(object, groupOf(kind), {handler});
         const injected = applyPatch(deepClone(object), ops, true).newDocument as unknown;
-        expect(await mutate(injected, groupOf(kind), handler)).toEqual([]);
+        expect(await mutate(injected, groupOf(kind), {handler})).toEqual([]);
         // Everything the user had is still there, unchanged and in order.
         const before = templateOf(kind, object) as Pod;
         const after = templateOf(kind, injected) as Pod;
@@ -200,6 +207,45 @@ describe('properties', () => {
       }),
       params,
     );
+  });
+});
+
+describe('nsm-inject on the same objects, written in any layout', () => {
+  /** The layouts users write: indentation 2 or 4, lists indented or not, block or flow. */
+  const layoutArb = fc.record({indent: fc.constantFrom(2, 4), indentSeq: fc.boolean(), collectionStyle: fc.constantFrom('block', 'flow', 'any')}) as fc.Arbitrary<{
+    indent: number;
+    indentSeq: boolean;
+    collectionStyle: 'block' | 'flow' | 'any';
+  }>;
+
+  // Fewer runs than the others: each one runs the CLI twice, the handler and a line diff.
+  const cliParams = {seed: SEED, numRuns: 120};
+
+  it("prints the webhook's result, keeps every user line outside flow collections, and is a fixed point", async () => {
+    let written = 0;
+    let injected = 0;
+    await fc.assert(
+      fc.asyncProperty(objectArb, layoutArb, async ({kind, object}, layout) => {
+        const text = stringify(object, {...layout, lineWidth: 0, aliasDuplicateObjects: false});
+        // The yaml library itself writes an empty list as an invalid `key:\n  []` with these options.
+        fc.pre(parseDocument(text).errors.length === 0);
+        const out = injectManifests(text, config, 'prop.yaml');
+        // The CLI injects workloads' templates (workloads: inject-template), whatever the config says.
+        const expected = applyPatch(deepClone(object), await mutate(object, groupOf(kind), {uid: seedOf(object), handler: handleTemplates}), true).newDocument as unknown;
+        expect(parse(out.text)).toEqual(JSON.parse(JSON.stringify(expected)));
+        expect(injectManifests(out.text, config, 'prop.yaml').text).toBe(out.text);
+        const anew = out.reports.some(r => r.warnings.some(w => w.startsWith('written out anew')));
+        if (anew) return;
+        written++;
+        if (out.text !== text) injected++;
+        const flow = flowLines(text);
+        expect(changedLines(text, out.text).filter(l => !flow.has(l))).toEqual([]);
+      }),
+      cliParams,
+    );
+    // The line check ran on every case (none fell back to printing anew), and many were injected.
+    expect(written).toBe(cliParams.numRuns);
+    expect(injected).toBeGreaterThan(cliParams.numRuns / 4);
   });
 });
 

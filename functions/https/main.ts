@@ -7,6 +7,7 @@
  * while the endpoint is removed from the Service, then stops accepting connections, lets requests in
  * flight finish for up to SHUTDOWN_GRACE_SECONDS, and exits.
  */
+import {listenProblem} from '../ops/listen';
 import {createRuntime} from '../runtime';
 import {CertificateFolder, type KeyPair} from './certificates';
 import {createWebhookServer} from './server';
@@ -31,13 +32,16 @@ function start(settings: HttpsSettings): void {
   onNewPair = pair => webhook.setCertificate(pair);
   certificates.watch();
 
+  let listening = false;
   webhook.server.on('error', error => {
-    logger.log('error', 'HTTPS server failed', {error: String(error)});
+    if (listening) logger.log('error', 'HTTPS server failed', {error: String(error)});
+    else logger.log('error', `cannot serve: ${listenProblem(error, settings.port)}`, {port: settings.port, code: (error as NodeJS.ErrnoException).code});
     process.exit(1);
   });
   webhook.server.listen(settings.port, () => {
+    listening = true;
     const address = webhook.server.address();
-    logger.log('info', 'HTTPS server listening', {port: typeof address === 'object' && address !== null ? address.port : settings.port});
+    runtime.started({port: typeof address === 'object' && address !== null ? address.port : settings.port, protocol: 'https'});
   });
 
   let stopping = false;

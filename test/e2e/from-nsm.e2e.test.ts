@@ -8,9 +8,14 @@
  *  - the switch: with NSM's webhook configuration still registered (a stand-in answering as NSM does:
  *    support/fake-nsm-webhook.ts), every object is injected once, and once it is deleted, ours injects.
  */
+import {execFileSync} from 'node:child_process';
+import {existsSync} from 'node:fs';
+import {join} from 'node:path';
 import type {Container, Pod, PodTemplateSpec} from 'kubernetes-types/core/v1';
 import {stringify} from 'yaml';
+import {blockWith} from '../support/doc-blocks';
 import {defaultConfigWithLogLevel, NSM_ANNOTATION, nsmWebhookEnv, STATUS_ANNOTATION} from '../support/fixtures';
+import {ensureControlPlaneBinaries} from './harness/controlplane';
 import {eventually, startCluster, type Cluster} from './support/cluster';
 import {nsmWebhookConfiguration, startFakeNsmWebhook, type FakeNsmWebhook} from './support/fake-nsm-webhook';
 
@@ -101,8 +106,13 @@ describe("the switch, with NSM's webhook configuration still registered", () => 
     expect(new Set(ours('legacy').map(l => `${String(l['decision'])}/${String(l['reason'])}`))).toEqual(new Set(['skipped/already-injected']));
   });
 
-  it("once NSM's configuration is deleted, ours injects", async () => {
-    await cluster.admin.delete(`${WEBHOOKS}/nsm-mutating-webhook`);
+  it("once NSM's configuration is deleted (docs/migrating-from-nsm.md's command, with kubectl), ours injects", async () => {
+    const binaries = await ensureControlPlaneBinaries();
+    const kubectl = existsSync(join(binaries.dir, 'kubectl')) ? join(binaries.dir, 'kubectl') : 'kubectl';
+    const command = blockWith('docs/migrating-from-nsm.md', 'kubectl delete mutatingwebhookconfiguration').text.trim();
+    expect(command).toBe('kubectl delete mutatingwebhookconfiguration nsm-mutating-webhook');
+    const printed = execFileSync('sh', ['-ec', command.replace(/^kubectl /, `${kubectl} `)], {encoding: 'utf8', env: {...process.env, KUBECONFIG: cluster.cp.kubeconfigPath}});
+    expect(printed.trim()).toBe('mutatingwebhookconfiguration.admissionregistration.k8s.io "nsm-mutating-webhook" deleted');
     const stored = await eventually('our webhook alone to inject', async () => {
       await cluster.admin.delete('/api/v1/namespaces/switch/pods/after').catch(() => undefined);
       const created = await cluster.admin.create<Pod>('/api/v1/namespaces/switch/pods', pod('after'));

@@ -39,7 +39,7 @@ export type WebhookEnv = Readonly<Record<string, string | undefined>>;
 export interface ClusterOptions {
   /** Changes to the webhook configuration besides clientConfig (e.g. failurePolicy). */
   readonly webhookPatch?: Record<string, unknown>;
-  /** Also run kube-controller-manager: Deployments make ReplicaSets make pods, through admission. */
+  /** Also run kube-controller-manager: Deployments make ReplicaSets make pods, through admission; new namespaces get their default ServiceAccount. */
   readonly controllerManager?: boolean;
   /** Changes to the function's environment (by default: INJECTOR_CONFIG, the ConfigMap volume). */
   readonly webhookEnv?: WebhookEnv;
