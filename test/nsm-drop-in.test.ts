@@ -11,7 +11,7 @@ import {parseAllDocuments} from 'yaml';
 import {configFromNsmEnv} from '../functions/config/nsm-env';
 import {applyPatch, deepClone, type Operation} from 'fast-json-patch';
 import {createRuntime, type Runtime} from '../functions/runtime';
-import {annotatedPod, DEFAULT_CONFIG_TEXT, decodePatch, defaultConfig, defaultConfigWithLogLevel, nsmWebhookEnv, review} from './support/fixtures';
+import {annotatedPod, DEFAULT_CONFIG_TEXT, decodePatch, defaultConfig, nsmWebhookEnv, review} from './support/fixtures';
 
 type Line = Record<string, unknown>;
 const runtimes: Runtime[] = [];
@@ -43,7 +43,7 @@ async function injectedPod(runtime: Runtime): Promise<Pod> {
 describe("with NSM's webhook settings and no INJECTOR_CONFIG", () => {
   it('serves the config they describe, says so in the logs, and answers /ready', async () => {
     const {runtime, lines} = start({...nsmWebhookEnv(), LOG_LEVEL: 'info'});
-    const expected = defaultConfigWithLogLevel('TRACE').hash;
+    const expected = defaultConfig().hash;
     expect(await get(runtime, '/ready')).toEqual({status: 200, body: {status: 'ok', configHash: expected}});
     expect(lines().find(l => l['message'] === "config built from NSM's webhook settings")).toMatchObject({
       severity: 'INFO',
@@ -118,6 +118,6 @@ describe('docs/migrating-from-nsm.md', () => {
     expect(env.map(e => e.name)).toEqual(expect.arrayContaining(['PORT', 'TLS_CERT_DIR', 'SHUTDOWN_DELAY_SECONDS']));
     const values = Object.fromEntries(env.map(e => [e.name, e.value ?? '']));
     const built = configFromNsmEnv(DEFAULT_CONFIG_TEXT, values);
-    expect(built.ok && built.value.hash).toBe(defaultConfigWithLogLevel('TRACE').hash);
+    expect(built.ok && built.value.hash).toBe(defaultConfig().hash);
   });
 });

@@ -83,7 +83,7 @@ export function nsmWebhookEnv(): Record<string, string> {
   return Object.fromEntries(entries.map(e => [e.name, e.value ?? fields[e.valueFrom?.fieldRef.fieldPath ?? ''] ?? '']));
 }
 
-/** The bundled default config with NSM_LOG_LEVEL set to `level` (NSM's own Deployment passes TRACE). */
+/** The bundled default config with NSM_LOG_LEVEL set to `level` (the default is TRACE, as NSM's own Deployment passes). */
 export function defaultConfigWithLogLevel(level: string): VersionedConfig {
   return configWith({env: defaultConfig().config.env.map(e => (e.name === 'NSM_LOG_LEVEL' ? {name: e.name, value: level} : e))});
 }
