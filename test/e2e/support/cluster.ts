@@ -23,6 +23,8 @@ export interface Cluster {
   readonly admin: KubeClient;
   readonly config: FakeConfigMapVolume;
   readonly webhookConfig: Manifest;
+  /** The CA of the function's serving certificate (the webhook's caBundle). */
+  readonly servingCaPem: string;
   webhook: WebhookProcess;
   /** Stops the function (for failure-policy tests); `startWebhook` brings it back on the same port. */
   startWebhook(): Promise<WebhookProcess>;
@@ -33,6 +35,26 @@ export interface Cluster {
 export interface ClusterOptions {
   /** Changes to the webhook configuration besides clientConfig (e.g. failurePolicy). */
   readonly webhookPatch?: Record<string, unknown>;
+  /** More environment for the function (e.g. CLIENT_CA_FILE). */
+  readonly webhookEnv?: Record<string, string>;
+  /** More kube-apiserver flags, given the function's port (chosen before the control plane starts). */
+  readonly apiserverArgs?: (webhookPort: number) => string[];
+}
+
+/**
+ * Registers the project's MutatingWebhookConfiguration from `manifests` with only its clientConfig
+ * changed: `url`, trusting `caPem`.
+ */
+export async function registerWebhook(admin: KubeClient, manifests: Manifest[], url: string, caPem: string, patch: Record<string, unknown> = {}): Promise<Manifest> {
+  const registered = pick(manifests, 'MutatingWebhookConfiguration');
+  const webhooks = (registered['webhooks'] as Array<Record<string, unknown>>).map(w => ({
+    ...w,
+    ...patch,
+    clientConfig: {url, caBundle: Buffer.from(caPem).toString('base64')},
+  }));
+  const webhookConfig = {...registered, webhooks} as Manifest;
+  await admin.create(collectionPath(webhookConfig), webhookConfig);
+  return webhookConfig;
 }
 
 async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -51,7 +73,8 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const cp = await startControlPlane();
+  const port = await freePort();
+  const cp = await startControlPlane({extraApiserverArgs: options.apiserverArgs?.(port) ?? []});
   const admin = cp.adminClient();
   const tmp = mkdtempSync(join(tmpdir(), 'nsm-e2e-'));
   const config = new FakeConfigMapVolume(DEFAULT_CONFIG_TEXT);
@@ -70,7 +93,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
     // The webhook's serving certificate comes from its own CA: the apiserver must use the caBundle.
     const certs: TestCerts = makeTestCerts('nsm-e2e-webhook-ca');
-    const port = await freePort();
     const env = {
       INJECTOR_CONFIG: config.dir,
       NAMESPACE_LOOKUP: 'on',
@@ -78,18 +100,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       KUBE_CA_FILE: join(tmp, 'ca.crt'),
       KUBE_TOKEN_FILE: join(tmp, 'token'),
       NAMESPACE_CACHE_TTL_SECONDS: '1',
+      ...options.webhookEnv,
     };
     const startWebhook = async (): Promise<WebhookProcess> => startWebhookProcess({port, certs, env});
     webhook = await startWebhook();
 
-    const registered = pick(manifests, 'MutatingWebhookConfiguration');
-    const webhooks = (registered['webhooks'] as Array<Record<string, unknown>>).map(w => ({
-      ...w,
-      ...options.webhookPatch,
-      clientConfig: {url: webhook?.url, caBundle: Buffer.from(certs.caPem).toString('base64')},
-    }));
-    const webhookConfig = {...registered, webhooks} as Manifest;
-    await admin.create(collectionPath(webhookConfig), webhookConfig);
+    const webhookConfig = await registerWebhook(admin, manifests, webhook.url, certs.caPem, options.webhookPatch);
 
     // A namespace to probe with until the apiserver has picked the webhook configuration up.
     await createNamespaceWithDefaultServiceAccount(admin, 'probe', {});
@@ -110,6 +126,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       admin,
       config,
       webhookConfig,
+      servingCaPem: certs.caPem,
       webhook,
       startWebhook: async () => (cluster.webhook = await startWebhook()),
       namespace: async (name, meta = {}) => {
