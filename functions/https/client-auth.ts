@@ -41,8 +41,13 @@ const UNKNOWN_CA_ERRORS: ReadonlySet<string> = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
 ]);
 
-const describePeer = (peer: PeerIdentity): string =>
-  [...peer.commonNames.map(n => `CN=${n}`), ...peer.dnsNames.map(n => `DNS:${n}`)].join(', ') || 'no names';
+/** The longest description of a caller's names we log or answer: the caller chose them. */
+const MAX_PEER_TEXT = 200;
+
+function describePeer(peer: PeerIdentity): string {
+  const text = [...peer.commonNames.map(n => `CN=${n}`), ...peer.dnsNames.map(n => `DNS:${n}`)].join(', ') || 'no names';
+  return text.length <= MAX_PEER_TEXT ? text : `${text.slice(0, MAX_PEER_TEXT - 3)}...`;
+}
 
 /**
  * The verdict. `allowed`: CLIENT_ALLOWED_NAMES as `allowedNameSet` makes it (subject CNs and SAN DNS
