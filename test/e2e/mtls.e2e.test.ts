@@ -13,7 +13,7 @@ import type {Container, Pod} from 'kubernetes-types/core/v1';
 import {parse, stringify} from 'yaml';
 import {createNamespaceWithDefaultServiceAccount, startControlPlane, type ControlPlane} from './harness/controlplane';
 import {registerWebhook, startCluster, type Cluster} from './support/cluster';
-import {render} from './support/manifests';
+import {collectionPath, render} from './support/manifests';
 import {KubeletVolume} from '../support/kubelet-volume';
 import {freePort} from '../support/process';
 import {eventually} from '../support/eventually';
@@ -252,6 +252,47 @@ it('the apiserver reads a renewed client certificate from its files without a re
     const dry = await cluster.admin.create<Pod>('/api/v1/namespaces/apps/pods', pod('renewed'), {dryRun: true});
     return names(dry.spec?.containers).includes('cmd-nsc');
   }, 'the apiserver to present the good certificate again', 15_000, 200);
+});
+
+it('an apiserver started before its client certificate files exist runs; once they exist, a change to the webhook configuration makes it use them', async () => {
+  // The kind flow: the certificate is issued by cert-manager inside the cluster, so on a new cluster
+  // the files come after the apiserver. It starts anyway. But a call made while they were missing
+  // fails, and the apiserver keeps that failure for the webhook (it builds a webhook's client once,
+  // and again only when its configuration changes): docs/tls.md says to put the files in place
+  // first, or to touch the configuration.
+  const dir = mkdtempSync(join(tmpdir(), 'nsm-e2e-apiserver-late-'));
+  const webhookPort = Number(new URL(cluster.webhook.url).port);
+  const config = writeApiserverFiles(dir, [webhookPort], apiserverClient);
+  rmSync(join(dir, 'tls.crt'));
+  rmSync(join(dir, 'tls.key'));
+  const late = await startControlPlane({extraApiserverArgs: [`--admission-control-config-file=${config}`]});
+  try {
+    const admin = late.adminClient();
+    await createNamespaceWithDefaultServiceAccount(admin, 'apps');
+    const webhookConfig = await registerWebhook(admin, render('deployment'), cluster.webhook.url, cluster.servingCaPem);
+    const failOpens = async (): Promise<number> => (await apiserverMetrics(late)).get(failOpenKey) ?? 0;
+    await eventually(async () => {
+      await admin.create('/api/v1/namespaces/apps/pods', pod('early'), {dryRun: true});
+      return (await failOpens()) > 0;
+    }, 'the apiserver to fail a call for want of the files', 30_000, 200);
+    await eventually(() => failOpenLine(late, WEBHOOK) !== undefined, 'the failure in the apiserver log (flushed every few seconds)', 15_000, 200);
+    expect(failOpenLine(late, WEBHOOK)).toMatch(/could not get REST client: open \S+\/tls\.crt: no such file or directory/);
+
+    writeClientCertificate(dir, apiserverClient);
+    const before = await failOpens();
+    const stale = await admin.create<Pod>('/api/v1/namespaces/apps/pods', pod('stale'), {dryRun: true});
+    expect(names(stale.spec?.containers)).toEqual(['app']);
+    expect(await failOpens()).toBe(before + 1);
+
+    await admin.patch(`${collectionPath(webhookConfig)}/${webhookConfig.metadata.name}`, {metadata: {annotations: {'example.com/refreshed': 'now'}}});
+    await eventually(async () => {
+      const dry = await admin.create<Pod>('/api/v1/namespaces/apps/pods', pod('late'), {dryRun: true});
+      return names(dry.spec?.containers).includes('cmd-nsc');
+    }, 'the apiserver to present the certificate', 30_000, 200);
+  } finally {
+    await late.stop();
+    rmSync(dir, {recursive: true, force: true});
+  }
 });
 
 /**
