@@ -213,10 +213,14 @@ it('a client CA bundle swapped on disk takes effect without a restart: the apise
   caVolume.update({'ca.crt': newCa.cert});
   await eventually(() => reloads() === 1, 'the new client CA bundle to be loaded', 10_000, 50);
   // The apiserver's certificate is from the old CA: refused on its next connection (the swap closed
-  // the idle one it had), and the pod goes uninjected.
-  const out = await cluster.admin.create<Pod>('/api/v1/namespaces/apps/pods', pod('swapped-out'));
-  expect(names(out.spec?.containers)).toEqual(['app']);
-  expect(changes(before, await ourMetrics())[refusalKey('unknown-client-ca')]).toBe(1);
+  // the idle one it had), and the pod goes uninjected. (Go may first try the connection the swap
+  // just closed, and fail that call without reaching us: hence the loop.)
+  const refused = async (): Promise<number> => changes(before, await ourMetrics())[refusalKey('unknown-client-ca')] ?? 0;
+  for (let i = 0; i < 5 && (await refused()) === 0; i++) {
+    const out = await cluster.admin.create<Pod>('/api/v1/namespaces/apps/pods', pod(`swapped-out-${i}`));
+    expect(names(out.spec?.containers)).toEqual(['app']);
+  }
+  expect(await refused()).toBe(1);
   expect(failOpenLine(cluster.cp, WEBHOOK)).toMatch(/is not signed by a CA this webhook trusts/);
   // A caller from the new CA gets through (to the handler, which refuses an empty review with 400).
   expect((await call(cluster.webhook.url, cluster.servingCaPem, {method: 'POST', body: '{}', client: pki.client(newCa, ALLOWED)})).status).toBe(400);
@@ -335,6 +339,9 @@ describe('a server refusing in the handshake instead', () => {
   });
   afterAll(() => new Promise<void>(resolve => server.close(() => resolve())));
 
+  /** How Go reports a connection that ended under it (which one depends on timing). */
+  const TRANSPORT_ERROR = '(EOF|(read|write) tcp \\S+->\\S+: (read|write): (connection reset by peer|broken pipe))';
+
   /** Creates pods in the namespace until `cp` has called the handshake-refusing webhook and failed open. */
   async function failedCall(cp: ControlPlane): Promise<{line: string | undefined; codes: Record<string, number>}> {
     const key = seriesKey('apiserver_admission_webhook_fail_open_count', {name: HANDSHAKE_WEBHOOK, type: 'admit'});
@@ -353,7 +360,8 @@ describe('a server refusing in the handshake instead', () => {
 
   it('no certificate: the apiserver reports a TLS alert, as a 503 like any outage', async () => {
     const {line, codes} = await failedCall(bare);
-    expect(line).toMatch(/failed to call webhook: Post "[^"]+": remote error: tls: certificate required$/);
+    // The alert, or, when the apiserver's request crosses it, a broken connection: timing decides.
+    expect(line).toMatch(new RegExp(`failed to call webhook: Post "[^"]+": (remote error: tls: certificate required|${TRANSPORT_ERROR})$`));
     expect(Object.keys(codes)).toEqual(['503']);
     expect(handshakeErrors).toContain('ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
   });
@@ -362,7 +370,8 @@ describe('a server refusing in the handshake instead', () => {
     handshakeErrors.length = 0;
     const {line, codes} = await failedCall(cluster.cp);
     // What a crashed webhook looks like too.
-    expect(line).toMatch(/failed to call webhook: Post "[^"]+": (EOF|read: connection reset by peer)$/);
+    expect(line).toMatch(new RegExp(`failed to call webhook: Post "[^"]+": ${TRANSPORT_ERROR}$`));
+    expect(line).not.toMatch(/certificate/);
     expect(Object.keys(codes)).toEqual(['503']);
     expect(handshakeErrors.length).toBeGreaterThan(0);
     expect(handshakeErrors.every(e => e === 'ECONNRESET')).toBe(true);
