@@ -4,8 +4,8 @@
  * The server asks every client for a certificate (`requestCert`) but completes every handshake
  * (`rejectUnauthorized: false`); the verdict is taken here, per connection, and a refused caller's
  * request is answered 401/403 with the reason (docs/tls.md says why: a refusal inside the handshake
- * reaches the apiserver as a bare EOF for anything but a missing certificate, and tells us no
- * reason to count).
+ * reaches the apiserver as a cut connection, like an outage, for anything but a missing certificate,
+ * and tells us no reason to count).
  */
 import type {TLSSocket} from 'node:tls';
 import type {ErrorCode} from '../http/errors';

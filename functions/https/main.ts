@@ -3,9 +3,10 @@
  *
  * Same runtime as the functions-framework entry (createRuntime: config from INJECTOR_CONFIG, reloaded
  * on change; JSON logs), served over HTTPS with the certificate in TLS_CERT_DIR, reloaded on
- * change; with CLIENT_CA_FILE, callers must present a certificate from that CA (also reloaded). On SIGTERM (the kubelet stopping the pod) it keeps serving for SHUTDOWN_DELAY_SECONDS,
- * while the endpoint is removed from the Service, then stops accepting connections, lets requests in
- * flight finish for up to SHUTDOWN_GRACE_SECONDS, and exits.
+ * change; with CLIENT_CA_FILE, callers must present a certificate from that CA (also reloaded). On
+ * SIGTERM (the kubelet stopping the pod) it keeps serving for SHUTDOWN_DELAY_SECONDS, while the
+ * endpoint is removed from the Service, then stops accepting connections, lets requests in flight
+ * finish for up to SHUTDOWN_GRACE_SECONDS, and exits.
  */
 import {createRuntime} from '../runtime';
 import {certificateFolder, type KeyPair} from './certificates';

@@ -101,10 +101,9 @@ function closeAfterLinger(req: IncomingMessage): void {
  * generic line for the status code ("the server has asked for the client to provide credentials").
  */
 function callerRefusal(code: ErrorCode, message: string): HttpAnswer {
-  const answer = errorAnswer(code, message);
-  const reason = answer.status === 401 ? 'Unauthorized' : 'Forbidden';
-  const status = {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason, code: answer.status, message};
-  return {...answer, body: JSON.stringify({...status, ...(JSON.parse(answer.body) as object)})};
+  const {status, headers} = errorAnswer(code, message);
+  const reason = status === 401 ? 'Unauthorized' : 'Forbidden';
+  return {status, headers, body: JSON.stringify({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason, code: status, message, error: {code, message}})};
 }
 
 const internalError = (): HttpAnswer => ({
