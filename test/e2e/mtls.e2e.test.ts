@@ -247,7 +247,9 @@ it('the apiserver reads a renewed client certificate from its files without a re
     await cluster.admin.create('/api/v1/namespaces/apps/pods', pod('renewed'), {dryRun: true});
     return ((await ourMetrics()).get(refusalKey('client-name-not-allowed')) ?? 0) > 0;
   }, 'the apiserver to present the renewed certificate', 15_000, 200);
-  expect(failOpenLine(cluster.cp, WEBHOOK)).toMatch(/CN=renewed-but-wrong-name/);
+  expect(failOpenLine(cluster.cp, WEBHOOK)).toMatch(/CN=renewed-but-wrong-name\) is valid, but none of its names is allowed to call/);
+  const forbidden = [...(await apiserverMetrics(cluster.cp))].filter(([k]) => k.startsWith('apiserver_admission_webhook_request_total{code="403"') && k.includes(`name="${WEBHOOK}"`));
+  expect(forbidden.reduce((n, [, v]) => n + v, 0)).toBeGreaterThan(0);
 
   writeClientCertificate(nodeDir, pki.client(clientCa, ALLOWED));
   await cluster.webhook.stop();
