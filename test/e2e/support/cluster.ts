@@ -5,11 +5,11 @@
  * clientConfig pointed at the local process.
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {FakeConfigMapVolume} from '../../support/kubelet-volume';
 import {DEFAULT_CONFIG_TEXT} from '../../support/fixtures';
-import {freePort} from '../../support/process';
 import {makeTestCerts, type TestCerts} from '../../support/test-ca';
 import {createDefaultServiceAccount, createNamespaceWithDefaultServiceAccount, startControlPlane, type ControlPlane} from '../harness/controlplane';
 import type {KubeClient, KubeObject} from '../harness/kube';
@@ -57,6 +57,18 @@ export async function registerWebhook(admin: KubeClient, manifests: Manifest[], 
   return webhookConfig;
 }
 
+/** A free loopback port, kept bound until `release()`. */
+async function holdPort(): Promise<{port: number; release: () => Promise<void>}> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return {port: address.port, release: () => new Promise<void>(resolve => server.close(() => resolve()))};
+}
+
 async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -73,8 +85,16 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const port = await freePort();
-  const cp = await startControlPlane({extraApiserverArgs: options.apiserverArgs?.(port) ?? []});
+  // The function's port is needed before the apiserver starts (its flags may name it); it is held
+  // until the function starts, so that the control plane's own free ports can't take it.
+  const held = await holdPort();
+  const port = held.port;
+  let cp: ControlPlane;
+  try {
+    cp = await startControlPlane({extraApiserverArgs: options.apiserverArgs?.(port) ?? []});
+  } finally {
+    await held.release();
+  }
   const admin = cp.adminClient();
   const tmp = mkdtempSync(join(tmpdir(), 'nsm-e2e-'));
   const config = new FakeConfigMapVolume(DEFAULT_CONFIG_TEXT);
