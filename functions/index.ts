@@ -22,6 +22,13 @@ onFirstListen({
   },
 });
 
+// Client certificates are the HTTPS entry point's (https/main.ts). Here TLS ends before the function
+// (at Knative's ingress, or nowhere with plain `npm start`) and no certificate reaches it: say so,
+// rather than look as if callers were checked (docs/tls.md).
+if ((process.env['CLIENT_CA_FILE'] ?? '') !== '') {
+  runtime.logger.log('warn', 'CLIENT_CA_FILE is ignored: this entry point never sees client certificates; callers are not checked', {entryPoint: 'functions-framework'});
+}
+
 /** The framework has already read (and for JSON, parsed) the body; reuse its work. */
 function bodyOf(req: Request): RequestBody | undefined {
   const raw = req.rawBody;

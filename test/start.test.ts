@@ -117,3 +117,15 @@ describe('npm start and its port', () => {
     }
   }, 30_000);
 });
+
+describe('npm start with CLIENT_CA_FILE', () => {
+  it('says the setting is ignored: client certificates are the HTTPS entry point\'s', async () => {
+    const fn = await startFunction({LOG_LEVEL: 'info', CLIENT_CA_FILE: '/etc/nsm-sidecar-injector/client-ca/ca.crt'});
+    try {
+      await eventually(() => fn.output().includes('"CLIENT_CA_FILE is ignored'), 'the warning');
+      expect((await fetch(`${fn.url}/healthz`)).status).toBe(200);
+    } finally {
+      await fn.stop();
+    }
+  }, 30_000);
+});

@@ -53,6 +53,14 @@ const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/read
 const METRICS_PATH = '/metrics';
 const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
+/**
+ * Reads of the health and metrics pages: what the kubelet's probes and Prometheus send, which
+ * carry no client certificate. The HTTPS entry point answers these without one (docs/tls.md).
+ */
+export function isProbe(method: string, path: string): boolean {
+  return READ_METHODS.has(method) && (HEALTH_PATHS.has(path) || path === METRICS_PATH);
+}
+
 function ok(body: unknown): HttpAnswer {
   return {status: 200, headers: {'content-type': JSON_TYPE}, body: JSON.stringify(body)};
 }
