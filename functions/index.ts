@@ -5,9 +5,29 @@
  */
 import {http, type Request, type Response} from '@google-cloud/functions-framework';
 import type {RequestBody} from './http/handler';
+import {listenProblem, onFirstListen} from './ops/listen';
 import {createRuntime} from './runtime';
 
 const runtime = createRuntime();
+
+// The framework listens on PORT after loading this module: say "started" once it does, and turn a
+// port it can't have into one line and exit status 1 (the framework would crash with a stack trace).
+onFirstListen({
+  listening: port => runtime.started({port, protocol: 'http'}),
+  failed: error => {
+    const port = process.env['PORT'] ?? '8080';
+    runtime.logger.log('error', `cannot serve: ${listenProblem(error, port)}`, {port, code: (error as NodeJS.ErrnoException).code});
+    runtime.close();
+    process.exit(1);
+  },
+});
+
+// Client certificates are the HTTPS entry point's (https/main.ts). Here TLS ends before the function
+// (at Knative's ingress, or nowhere with plain `npm start`) and no certificate reaches it: say so,
+// rather than look as if callers were checked (docs/tls.md).
+if ((process.env['CLIENT_CA_FILE'] ?? '') !== '') {
+  runtime.logger.log('warn', 'CLIENT_CA_FILE is ignored: this entry point never sees client certificates; callers are not checked', {entryPoint: 'functions-framework'});
+}
 
 /** The framework has already read (and for JSON, parsed) the body; reuse its work. */
 function bodyOf(req: Request): RequestBody | undefined {

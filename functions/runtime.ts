@@ -5,6 +5,8 @@
  * PORT, TLS_CERT_DIR and the shutdown timings, in https/settings.ts).
  */
 import {existsSync} from 'node:fs';
+import {configFromNsmEnv, nsmSettingsIn} from './config/nsm-env';
+import type {ParsedConfig} from './config/parse';
 import {ConfigSource, resolveConfigPath} from './config/source';
 import {ApiNamespaceSource, IN_CLUSTER_CA, IN_CLUSTER_TOKEN} from './kube/namespaces';
 import {createHandler, type Handler} from './http/handler';
@@ -22,6 +24,8 @@ export interface Runtime {
   readonly metrics: InjectorMetrics;
   /** The audit event queue, when K_SINK is set. */
   readonly audit: AuditTrail | undefined;
+  /** Logs the startup line (version, config, settings): to be called once the server listens. */
+  started(serving: {port: number | undefined; protocol: 'http' | 'https'}): void;
   close(): void;
 }
 
@@ -71,28 +75,54 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, 
   return fallback;
 }
 
+/**
+ * Where the config comes from: INJECTOR_CONFIG when set; else, when NSM's own webhook settings are
+ * in the environment (a drop-in for its Deployment), those on top of the bundled default
+ * (config/nsm-env.ts); else the bundled default.
+ */
+function configParser(env: NodeJS.ProcessEnv, logger: Logger): ((text: string) => ParsedConfig) | undefined {
+  const nsm = nsmSettingsIn(env);
+  if (nsm.length === 0) return undefined;
+  if ((env['INJECTOR_CONFIG'] ?? '') !== '') {
+    logger.log('warn', "NSM's webhook settings ignored: INJECTOR_CONFIG is set and wins", {ignored: nsm});
+    return undefined;
+  }
+  return text => {
+    const built = configFromNsmEnv(text, env);
+    if (!built.ok) return built;
+    logger.log('info', "config built from NSM's webhook settings", {settings: built.settings, notes: built.notes.length > 0 ? built.notes : undefined, configHash: built.value.hash});
+    return {ok: true, value: built.value};
+  };
+}
+
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const env = options.env ?? process.env;
   const logger = options.logger ?? jsonLogger(parseLogLevel(env['LOG_LEVEL']), options.logWrite);
   const version = injectorVersion();
   const metrics = createMetrics(version);
-  const config = new ConfigSource({path: resolveConfigPath(env['INJECTOR_CONFIG']), logger, onLoad: result => metrics.configLoad(result)});
+  const parse = configParser(env, logger);
+  const config = new ConfigSource({path: resolveConfigPath(env['INJECTOR_CONFIG']), logger, parse, onLoad: result => metrics.configLoad(result)});
   const first = config.load();
   if (options.watch ?? true) config.watch();
   const namespaces = namespaceSource(env, logger);
   const settings = auditSettings(env, logger);
   const audit = settings === undefined ? undefined : createAuditTrail(settings, {logger, onResult: result => metrics.cloudEvent(result)});
   if (audit !== undefined) metrics.watchQueue(() => audit.length);
-  logger.log(first.ok ? 'info' : 'error', 'nsm-sidecar-injector started', {
-    version,
-    configPath: config.path,
-    configHash: first.ok ? first.value.hash : undefined,
-    configErrors: first.ok ? undefined : first.errors,
-    namespaceLookup: namespaces !== undefined,
-    auditSink: settings === undefined ? undefined : sinkForLogs(settings.sink),
-    auditEventMode: settings?.mode,
-    auditEventSource: settings?.source,
-  });
+  const started = (serving: {port: number | undefined; protocol: 'http' | 'https'}): void => {
+    const current = config.get();
+    logger.log(current !== undefined ? 'info' : 'error', 'nsm-sidecar-injector started', {
+      ...serving,
+      version,
+      configPath: config.path,
+      configFrom: parse === undefined ? undefined : 'NSM_* settings',
+      configHash: current?.hash,
+      configErrors: current === undefined && !first.ok ? first.errors : undefined,
+      namespaceLookup: namespaces !== undefined,
+      auditSink: settings === undefined ? undefined : sinkForLogs(settings.sink),
+      auditEventMode: settings?.mode,
+      auditEventSource: settings?.source,
+    });
+  };
   const handle = createHandler({
     config: () => config.get(),
     logger,
@@ -110,6 +140,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     logger,
     metrics,
     audit,
+    started,
     close: () => {
       config.close();
       namespaces?.close();

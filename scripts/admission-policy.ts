@@ -30,7 +30,6 @@ const SOURCES = {
   webhook: 'manifests/base/webhook.yaml',
   config: 'manifests/base/config.yaml',
   namespace: 'manifests/base/namespace.yaml',
-  kustomization: 'manifests/base/kustomization.yaml',
 } as const;
 
 /**
@@ -77,7 +76,6 @@ export interface PolicySources {
   readonly config: InjectorConfig;
   readonly injectorNamespace: string;
   readonly webhook: Record<string, unknown>;
-  readonly labels: Record<string, string>;
 }
 
 function readYaml(path: string): unknown {
@@ -90,12 +88,10 @@ export function readPolicySources(): PolicySources {
   const webhooks = (parseAllDocuments(readFileSync(SOURCES.webhook, 'utf8'))[0]?.toJS() as {webhooks: Array<Record<string, unknown>>}).webhooks;
   if (webhooks.length !== 1 || webhooks[0] === undefined) throw new Error(`${SOURCES.webhook}: expected one webhook`);
   const namespace = readYaml(SOURCES.namespace) as {metadata: {name: string}};
-  const kustomization = readYaml(SOURCES.kustomization) as {labels: Array<{pairs: Record<string, string>}>};
   return {
     config: parsed.value.config,
     injectorNamespace: namespace.metadata.name,
     webhook: webhooks[0],
-    labels: Object.assign({}, ...kustomization.labels.map(l => l.pairs)) as Record<string, string>,
   };
 }
 
@@ -150,14 +146,15 @@ export function policyExpressions(config: InjectorConfig, injectorNamespace: str
 
 /** The policy and its binding as objects, from the manifests' own sources. */
 export function buildPolicy(sources: PolicySources): [Record<string, unknown>, Record<string, unknown>] {
-  const {config, injectorNamespace, webhook, labels} = sources;
+  const {config, injectorNamespace, webhook} = sources;
   const podRules = (webhook['rules'] as Rule[]).filter(r => r.apiGroups.includes('') && r.resources.includes('pods'));
   if (podRules.length !== 1) throw new Error(`${SOURCES.webhook}: expected one rule for pods, found ${podRules.length}`);
   const {variables, validation, message} = policyExpressions(config, injectorNamespace);
   const policy = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
-    metadata: {name: POLICY_NAME, labels},
+    // Labels: the profiles' labels component puts the common ones on every object, these included.
+    metadata: {name: POLICY_NAME},
     spec: {
       failurePolicy: 'Ignore',
       matchConstraints: {
@@ -182,7 +179,7 @@ export function buildPolicy(sources: PolicySources): [Record<string, unknown>, R
   const binding = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicyBinding',
-    metadata: {name: POLICY_NAME, labels},
+    metadata: {name: POLICY_NAME},
     spec: {policyName: POLICY_NAME, validationActions: ['Deny']},
   };
   return [policy, binding];

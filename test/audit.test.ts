@@ -211,6 +211,7 @@ describe('settings', () => {
       await send(runtime, review(annotatedPod(), {uid: 's-1'}));
       await runtime.audit?.idle();
       expect(receiver.events).toEqual([expect.objectContaining({id: 's-1', source: '//cluster-7/nsm-sidecar-injector', cluster: 'c7'})]);
+      runtime.started({port: 8080, protocol: 'http'});
       expect(lines.join('')).not.toContain('pa55word');
       expect(logged(lines)).toContainEqual(expect.objectContaining({message: 'nsm-sidecar-injector started', auditSink: receiver.url}));
     } finally {

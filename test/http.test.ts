@@ -118,7 +118,7 @@ describe('reviews: 200, same apiVersion and uid, allowed, a patch only when inje
 });
 
 describe('health', () => {
-  it.each(['/healthz', '/readyz'])('GET %s answers 200 with the config hash', async path => {
+  it.each(['/healthz', '/readyz', '/ready'])('GET %s answers 200 with the config hash', async path => {
     const res = await server().get(path);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({status: 'ok', configHash: defaultConfig().hash});

@@ -8,6 +8,7 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {once} from 'node:events';
+import {join} from 'node:path';
 import {request} from 'node:https';
 import {connect, createServer as createTlsServer, type TLSSocket} from 'node:tls';
 import {MAX_BODY_BYTES} from '../functions/http/handler';
@@ -15,6 +16,7 @@ import {annotatedPod, decodePatch, review} from './support/fixtures';
 import {KubeletVolume} from './support/kubelet-volume';
 import {SERVICE_DNS, TestPki, tlsFiles, type Pem} from './support/tls';
 import {eventually} from './support/eventually';
+import {changes, parseSamples, seriesKey, type Samples} from './support/prom-text';
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
@@ -54,7 +56,7 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   let port: number | undefined;
   await eventually(() => {
     if (proc.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-    const line = output.split('\n').find(l => l.includes('"HTTPS server listening"'));
+    const line = output.split('\n').find(l => l.includes('"nsm-sidecar-injector started"'));
     if (line !== undefined) port = (JSON.parse(line) as {port: number}).port;
     return port !== undefined;
   }, 'the server to listen');
@@ -81,7 +83,7 @@ interface Reply {
 }
 
 /** One HTTPS request on a fresh connection, trusting only `ca`, verifying the Service's DNS name. */
-function call(port: number, ca: string, options: {method?: string; path?: string; body?: string} = {}): Promise<Reply> {
+function call(port: number, ca: string, options: {method?: string; path?: string; body?: string; client?: Pem} = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const body = options.body === undefined ? undefined : Buffer.from(options.body);
     const req = request(
@@ -91,6 +93,7 @@ function call(port: number, ca: string, options: {method?: string; path?: string
         ca,
         servername: SERVICE_DNS,
         agent: false,
+        ...(options.client ? {cert: options.client.cert, key: options.client.key} : {}),
         method: options.method ?? 'GET',
         path: options.path ?? '/healthz',
         headers: body ? {'content-type': 'application/json', 'content-length': body.length} : {},
@@ -116,8 +119,8 @@ const trusts = async (port: number, ca: Pem): Promise<boolean> => {
 };
 
 /** A raw TLS connection, for writing HTTP by hand (partial bodies, huge claims, slow uploads). */
-async function rawConnection(port: number, ca: string): Promise<{socket: TLSSocket; received: () => string; closed: Promise<void>}> {
-  const socket = connect({host: '127.0.0.1', port, ca, servername: SERVICE_DNS});
+async function rawConnection(port: number, ca: string, client?: Pem): Promise<{socket: TLSSocket; received: () => string; closed: Promise<void>}> {
+  const socket = connect({host: '127.0.0.1', port, ca, servername: SERVICE_DNS, ...(client ? {cert: client.cert, key: client.key} : {})});
   let text = '';
   socket.on('data', (d: Buffer) => (text += d.toString()));
   socket.on('error', () => {}); // a reset after the answer is expected in some tests
@@ -282,6 +285,195 @@ describe('HTTPS entry point', () => {
       expect(output).toContain('"no valid TLS certificate"');
     } finally {
       empty.remove();
+    }
+  });
+
+  it('a busy port: one error line naming the port, exit status 1, no stack trace and no "started"', async () => {
+    // The running server's port is taken; the certificate is good (the tests above swapped the shared one).
+    const good = new KubeletVolume(tlsFiles(serving1, ca1));
+    const proc = spawn(process.execPath, ['dist/functions/https/main.js'], {
+      env: {...process.env, PORT: String(server.port), LOG_LEVEL: 'info', TLS_CERT_DIR: good.dir},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const [code] = (await within(once(proc, 'exit'), 10_000, 'the server to give up').finally(() => good.remove())) as [number | null];
+    expect(code).toBe(1);
+    const lines = output.split('\n').filter(Boolean);
+    expect(lines.filter(l => !l.startsWith('{'))).toEqual([]);
+    const logged = lines.map(l => JSON.parse(l) as {severity: string; message: string});
+    expect(logged.filter(l => l.severity === 'ERROR')).toEqual([
+      expect.objectContaining({message: `cannot serve: port ${server.port} is already in use by another process; set PORT to a free port`, code: 'EADDRINUSE'}),
+    ]);
+    expect(logged.map(l => l.message)).not.toContain('nsm-sidecar-injector started');
+  });
+});
+
+describe('HTTPS entry point with client certificates (CLIENT_CA_FILE)', () => {
+  const servingCa = pki.ca('mtls serving CA');
+  const tlsVolume = new KubeletVolume(tlsFiles(pki.leaf(servingCa)));
+  const clientCa = pki.ca('mtls client CA');
+  const nextCa = pki.ca('mtls next client CA');
+  const apiserver = pki.client(clientCa, 'kube-apiserver-admission');
+  const caVolume = new KubeletVolume({'ca.crt': clientCa.cert});
+  const env = {TLS_CERT_DIR: tlsVolume.dir, CLIENT_CA_FILE: join(caVolume.dir, 'ca.crt'), CLIENT_ALLOWED_NAMES: 'kube-apiserver-admission'};
+  const reviewBody = JSON.stringify(review(annotatedPod()));
+  let server: Server;
+
+  beforeAll(async () => (server = await startServer(env)), 20_000);
+  afterAll(async () => {
+    await server?.stop();
+    tlsVolume.remove();
+    caVolume.remove();
+  });
+
+  const metrics = async (port: number): Promise<Samples> => parseSamples((await call(port, servingCa.cert, {path: '/metrics'})).body);
+  const refusals = (samples: Samples, code: string): number => samples.get(seriesKey('nsm_injector_refusals_total', {code})) ?? 0;
+  const errorCode = (reply: Reply): string => (JSON.parse(reply.body) as {error: {code: string}}).error.code;
+
+  it('answers reviews from the allowed caller, and health and metrics reads from anyone', async () => {
+    const answer = await call(server.port, servingCa.cert, {method: 'POST', path: '/mutate', body: reviewBody, client: apiserver});
+    expect(answer.status).toBe(200);
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      for (const method of ['GET', 'HEAD']) expect([method, path, (await call(server.port, servingCa.cert, {method, path})).status]).toEqual([method, path, 200]);
+    }
+  });
+
+  it('refuses everything else without a certificate, before routing: a 401 that is also a Kubernetes Status', async () => {
+    for (const [method, path] of [['POST', '/mutate'], ['POST', '/'], ['POST', '/healthz'], ['GET', '/mutate'], ['GET', '/nowhere']] as const) {
+      const reply = await call(server.port, servingCa.cert, {method, path, ...(method === 'POST' ? {body: reviewBody} : {})});
+      expect([method, path, reply.status, errorCode(reply), reply.headers['connection']]).toEqual([method, path, 401, 'no-client-certificate', 'close']);
+    }
+    const body = JSON.parse((await call(server.port, servingCa.cert, {method: 'POST', path: '/mutate', body: reviewBody})).body) as Record<string, unknown>;
+    // What the apiserver decodes, to log our message instead of a generic one (test/e2e/mtls.e2e.test.ts).
+    expect(body).toMatchObject({kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Unauthorized', code: 401, message: expect.stringContaining('client certificate is required')});
+  });
+
+  it('refuses an unauthenticated upload announced with Expect: 100-continue before it is sent', async () => {
+    const {socket, received, closed} = await rawConnection(server.port, servingCa.cert);
+    socket.write(`POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${MAX_BODY_BYTES}\r\n\r\n`);
+    await within(closed, 5_000, 'the 401 and the close');
+    expect(received()).not.toContain('100 Continue');
+    expect(parseResponse(received()).status).toBe(401);
+  });
+
+  it('tells a name not allowed (403) from a CA not trusted and a certificate not for clients (401), and counts each', async () => {
+    const before = await metrics(server.port);
+    const callers: Array<[Pem, number, string]> = [
+      [pki.client(clientCa, 'someone-else'), 403, 'client-name-not-allowed'],
+      [pki.client(nextCa, 'kube-apiserver-admission'), 401, 'unknown-client-ca'],
+      [pki.leaf(clientCa, ['kube-apiserver-admission']), 401, 'invalid-client-certificate'], // serverAuth only
+    ];
+    for (const [client, status, code] of callers) {
+      const reply = await call(server.port, servingCa.cert, {method: 'POST', path: '/mutate', body: reviewBody, client});
+      expect([reply.status, errorCode(reply)]).toEqual([status, code]);
+    }
+    const moved = changes(before, await metrics(server.port));
+    expect(moved).toEqual({
+      [seriesKey('nsm_injector_refusals_total', {code: 'client-name-not-allowed'})]: 1,
+      [seriesKey('nsm_injector_refusals_total', {code: 'unknown-client-ca'})]: 1,
+      [seriesKey('nsm_injector_refusals_total', {code: 'invalid-client-certificate'})]: 1,
+    });
+  });
+
+  it('a resumed TLS session keeps the verdict of the handshake that made it', async () => {
+    const session = async (client?: Pem): Promise<Buffer> => {
+      const {socket} = await rawConnection(server.port, servingCa.cert, client);
+      // TLS 1.3 sends its ticket after the handshake: wait for it.
+      const [ticket] = (await within(once(socket, 'session'), 5_000, 'a session ticket')) as [Buffer];
+      socket.destroy();
+      return ticket;
+    };
+    const ask = async (ticket: Buffer): Promise<{reused: boolean; status: number}> => {
+      const socket = connect({host: '127.0.0.1', port: server.port, ca: servingCa.cert, servername: SERVICE_DNS, session: ticket});
+      await once(socket, 'secureConnect');
+      const reused = socket.isSessionReused();
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.write(`POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(reviewBody)}\r\nConnection: close\r\n\r\n${reviewBody}`);
+      await within(once(socket, 'close'), 5_000, 'the answer');
+      return {reused, status: parseResponse(text).status};
+    };
+    // Resumed without presenting the certificate again: the session remembers it.
+    expect(await ask(await session(apiserver))).toEqual({reused: true, status: 200});
+    expect(await ask(await session())).toEqual({reused: true, status: 401});
+  });
+
+  it('keeps the CA bundle in use when the new one is invalid', async () => {
+    try {
+      caVolume.update({'ca.crt': apiserver.cert}); // a caller's certificate, not its CA
+      await eventually(() => server.output().includes('"client CA bundle rejected; the previous one stays in use"'), 'the bad bundle to be rejected', 5_000);
+      expect((await call(server.port, servingCa.cert, {method: 'POST', path: '/mutate', body: reviewBody, client: apiserver})).status).toBe(200);
+    } finally {
+      caVolume.update({'ca.crt': clientCa.cert});
+    }
+  });
+
+  it('a new CA bundle applies to new connections; idle ones verified against the old are closed, busy ones after their answer', async () => {
+    const request = `POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(reviewBody)}\r\n\r\n`;
+    const idle = await rawConnection(server.port, servingCa.cert, apiserver);
+    idle.socket.write(request + reviewBody);
+    await eventually(() => parseResponse(idle.received()).body.length > 0, 'the first answer');
+    expect(parseResponse(idle.received()).status).toBe(200);
+    const busy = await rawConnection(server.port, servingCa.cert, apiserver);
+    busy.socket.write(request + reviewBody.slice(0, 100));
+
+    const reloads = (): number => server.output().split('\n').filter(l => l.includes('"client CA bundle reloaded"')).length;
+    const before = reloads();
+    caVolume.update({'ca.crt': nextCa.cert});
+    try {
+      await eventually(() => reloads() === before + 1, 'the new bundle to be loaded', 5_000);
+      await within(idle.closed, 5_000, 'the idle connection to be closed');
+      busy.socket.write(reviewBody.slice(100));
+      await within(busy.closed, 5_000, 'the busy connection to be answered and closed');
+      expect(parseResponse(busy.received())).toMatchObject({status: 200});
+      expect(parseResponse(busy.received()).headers).toContain('connection: close');
+
+      const reply = await call(server.port, servingCa.cert, {method: 'POST', path: '/mutate', body: reviewBody, client: apiserver});
+      expect([reply.status, errorCode(reply)]).toEqual([401, 'unknown-client-ca']);
+      const fromNext = pki.client(nextCa, 'kube-apiserver-admission');
+      expect((await call(server.port, servingCa.cert, {method: 'POST', path: '/mutate', body: reviewBody, client: fromNext})).status).toBe(200);
+      expect(server.proc.exitCode).toBeNull();
+    } finally {
+      caVolume.update({'ca.crt': clientCa.cert});
+    }
+  });
+
+  it('counts every refusal but logs a flood of them once, with the totals at shutdown', async () => {
+    const ownCa = new KubeletVolume({'ca.crt': clientCa.cert});
+    const own = await startServer({...env, CLIENT_CA_FILE: join(ownCa.dir, 'ca.crt'), SHUTDOWN_GRACE_SECONDS: '2'});
+    try {
+      const stranger = pki.client(nextCa, 'kube-apiserver-admission');
+      await Promise.all(Array.from({length: 40}, (_, i) => call(own.port, servingCa.cert, {method: 'POST', path: '/mutate', body: '{}', ...(i % 4 === 0 ? {client: stranger} : {})})));
+      const samples = await metrics(own.port);
+      expect([refusals(samples, 'no-client-certificate'), refusals(samples, 'unknown-client-ca')]).toEqual([30, 10]);
+      const lines = (): Array<Record<string, unknown>> => own.output().split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>);
+      expect(lines().filter(l => String(l['message']).startsWith('caller refused'))).toHaveLength(1);
+      own.proc.kill('SIGTERM');
+      expect(await within(own.exited, 10_000, 'the server to exit')).toBe(0);
+      expect(lines().filter(l => l['message'] === 'callers refused in this burst')).toEqual([
+        expect.objectContaining({'no-client-certificate': 30, 'unknown-client-ca': 10, 'invalid-client-certificate': 0, 'client-name-not-allowed': 0}),
+      ]);
+    } finally {
+      await own.stop();
+      ownCa.remove();
+    }
+  }, 20_000);
+
+  it('exits with an error when CLIENT_CA_FILE holds no valid bundle at start, or names come without it', async () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{...env, CLIENT_CA_FILE: join(tlsVolume.dir, 'tls.key')}, '"no valid client CA bundle"'],
+      [{...env, CLIENT_CA_FILE: join(caVolume.dir, 'missing.crt')}, 'cannot read'],
+      [{TLS_CERT_DIR: tlsVolume.dir, CLIENT_ALLOWED_NAMES: 'kube-apiserver-admission'}, 'CLIENT_ALLOWED_NAMES needs CLIENT_CA_FILE'],
+    ];
+    for (const [caseEnv, message] of cases) {
+      const proc = spawn(process.execPath, ['dist/functions/https/main.js'], {env: {...process.env, PORT: '0', LOG_LEVEL: 'info', ...caseEnv}, stdio: ['ignore', 'pipe', 'pipe']});
+      let output = '';
+      proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      const [code] = (await within(once(proc, 'exit'), 5_000, 'the server to give up')) as [number | null];
+      expect([code, output]).toEqual([1, expect.stringContaining(message)]);
     }
   });
 });

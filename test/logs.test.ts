@@ -69,10 +69,35 @@ describe('one log line per decision', () => {
     expect(raw.join('')).not.toContain(SECRET);
   });
 
-  it('logs the startup summary: version, config source and hash', () => {
-    const {lines} = start({LOG_LEVEL: 'info'});
+  it('says of a workload whose pods will be injected when created: deferred, and what asked for it', async () => {
+    const {runtime, lines} = start({LOG_LEVEL: 'info'});
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {name: 'web', namespace: 'apps', annotations: {[NSM_ANNOTATION]: 'kernel://a/nsm-1'}},
+      spec: {template: {spec: {containers: [{name: 'web', image: 'nginx'}]}}},
+    };
+    await send(runtime, review(deployment, {uid: 'l-6'}));
+    const line = decisions(lines())[0];
+    expect(line).toMatchObject({uid: 'l-6', kind: 'Deployment', name: 'web', decision: 'deferred', requestedBy: 'workload'});
+    expect(line).not.toHaveProperty('reason');
+    expect(line).not.toHaveProperty('injectedContainers');
+  });
+
+  it('logs the startup summary once told the server listens: port, version, config source and hash', () => {
+    const {runtime, lines} = start({LOG_LEVEL: 'info'});
+    expect(lines().map(l => l['message'])).not.toContain('nsm-sidecar-injector started');
+    runtime.started({port: 8080, protocol: 'http'});
     expect(lines()).toContainEqual(
-      expect.objectContaining({severity: 'INFO', message: 'nsm-sidecar-injector started', version, configPath: expect.stringContaining('config.yaml'), configHash: defaultConfig().hash}),
+      expect.objectContaining({
+        severity: 'INFO',
+        message: 'nsm-sidecar-injector started',
+        port: 8080,
+        protocol: 'http',
+        version,
+        configPath: expect.stringContaining('config.yaml'),
+        configHash: defaultConfig().hash,
+      }),
     );
   });
 });

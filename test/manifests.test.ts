@@ -7,6 +7,7 @@
 import {spawnSync} from 'node:child_process';
 import {existsSync, readFileSync} from 'node:fs';
 import {parse, parseAllDocuments} from 'yaml';
+import {isProbe} from '../functions/http/handler';
 import {namespaceLabels, selects, type Selector} from './support/label-selector';
 
 interface Meta {
@@ -56,6 +57,7 @@ interface Container {
   ports?: Array<{name?: string; containerPort: number}>;
   volumeMounts?: Array<{name: string; mountPath: string; readOnly?: boolean}>;
   readinessProbe?: {httpGet?: {path: string; scheme?: string; port?: string | number}};
+  livenessProbe?: {httpGet?: {path: string; scheme?: string; port?: string | number}};
   resources?: {requests?: Record<string, string>; limits?: Record<string, string>};
   securityContext?: SecurityContext;
 }
@@ -78,12 +80,13 @@ type Profile = (typeof PROFILES)[number];
 const NEVER_SENT = ['nsm-sidecar-injector', 'kube-system', 'kube-public', 'kube-node-lease', 'cert-manager', 'knative-serving', 'kourier-system', 'istio-system', 'spire', 'nsm-system'];
 const OPT_OUT = {'sidecar-injector.networkservicemesh.io/injection': 'disabled'};
 
-function render(profile: Profile): KubeObject[] {
-  const out = spawnSync('kubectl', ['kustomize', `manifests/${profile}`], {encoding: 'utf8'});
+function renderPath(path: string): KubeObject[] {
+  const out = spawnSync('kubectl', ['kustomize', path], {encoding: 'utf8'});
   if (out.error !== undefined) throw new Error(`kubectl is needed to render the manifests: ${out.error.message}`);
-  if (out.status !== 0) throw new Error(`kubectl kustomize manifests/${profile} failed:\n${out.stderr}`);
+  if (out.status !== 0) throw new Error(`kubectl kustomize ${path} failed:\n${out.stderr}`);
   return parseAllDocuments(out.stdout).map(d => d.toJS() as KubeObject);
 }
+const render = (profile: Profile): KubeObject[] => renderPath(`manifests/${profile}`);
 
 /**
  * Schema validation with kubernetes-models and its cert-manager / Knative packages. They are
@@ -128,7 +131,8 @@ function validateWithModels(objects: readonly unknown[]): Validation[] {
 const skaffold = parse(readFileSync('skaffold.yaml', 'utf8')) as {
   build: {artifacts: Array<{image: string; docker?: {dockerfile?: string}}>};
   manifests: {kustomize: {paths: string[]}};
-  profiles: Array<{name: string; manifests?: {kustomize: {paths: string[]}}}>;
+  resourceSelector?: {allow?: Array<{groupKind: string}>};
+  profiles: Array<{name: string; manifests?: {kustomize: {paths: string[]}}; resourceSelector?: unknown; patches?: unknown[]}>;
 };
 
 const kustomizePathsFor = (profile: Profile): string[] =>
@@ -178,6 +182,16 @@ describe.each(PROFILES)('manifests/%s', profile => {
     const models = results.map(r => r.model);
     expect(models).toEqual(expect.arrayContaining(['@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate', 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration']));
     if (profile === 'knative') expect(models).toContain('@kubernetes-models/knative/serving.knative.dev/v1/Service');
+  });
+
+  it('every object carries the app.kubernetes.io/name and part-of labels, the profile\'s own objects included', () => {
+    const unlabelled = objects
+      .filter(o => o.metadata.labels?.['app.kubernetes.io/name'] !== 'nsm-sidecar-injector' || o.metadata.labels['app.kubernetes.io/part-of'] !== 'networkservicemesh')
+      .map(o => `${o.kind}/${o.metadata.name}`);
+    expect(unlabelled).toEqual([]);
+    // The objects only this profile renders are among those checked.
+    const own = profile === 'knative' ? ['Service.serving.knative.dev'] : ['Deployment', 'Service', 'PodDisruptionBudget'];
+    expect(objects.map(o => (o.apiVersion === 'serving.knative.dev/v1' ? `${o.kind}.serving.knative.dev` : o.kind))).toEqual(expect.arrayContaining(own));
   });
 
   it('the webhook never sees the injector namespace, kube-system or any other listed namespace, and honours the opt-out label', () => {
@@ -327,6 +341,96 @@ describe.each(PROFILES)('manifests/%s', profile => {
       expect(containers[0]?.readinessProbe?.httpGet?.scheme).toBe('HTTPS');
     });
   }
+});
+
+describe('skaffold.yaml', () => {
+  // Not Skaffold itself (no binary here): its rule, from pkg/skaffold/schema/profiles.go, is that a
+  // profile's empty field keeps the base's value, so only a patch can take the base's allow-list away.
+  it('the deployment profile removes the Knative resourceSelector with a patch, not with an empty field', () => {
+    expect(skaffold.resourceSelector?.allow?.map(a => a.groupKind)).toEqual(['Service.serving.knative.dev']);
+    const deployment = skaffold.profiles.find(p => p.name === 'deployment');
+    expect(deployment?.resourceSelector).toBeUndefined();
+    expect(deployment?.patches).toEqual([{op: 'remove', path: '/resourceSelector'}]);
+  });
+});
+
+describe('manifests/deployment-mtls (the mtls component on the deployment profile)', () => {
+  const objects = renderPath('manifests/deployment-mtls');
+  const id = (o: KubeObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  const container = podTemplateOf(objects).spec.containers[0] as Container;
+  const volumes = podTemplateOf(objects).spec.volumes as Array<{name: string; secret?: {secretName: string; items?: Array<{key: string; path: string}>}}>;
+  type Cert = KubeObject & {spec: {isCA?: boolean; commonName?: string; secretName: string; usages?: string[]; issuerRef: {name: string}; privateKey?: {rotationPolicy?: string}}};
+  const certificate = (name: string): Cert => objects.find(o => o.kind === 'Certificate' && o.metadata.name === name) as Cert;
+  const clientCa = certificate('nsm-sidecar-injector-client-ca');
+  const client = certificate('nsm-sidecar-injector-apiserver-client');
+
+  it('every object carries the app.kubernetes.io/name and part-of labels, the component\'s own included', () => {
+    const unlabelled = objects
+      .filter(o => o.metadata.labels?.['app.kubernetes.io/name'] !== 'nsm-sidecar-injector' || o.metadata.labels['app.kubernetes.io/part-of'] !== 'networkservicemesh')
+      .map(id);
+    expect(unlabelled).toEqual([]);
+    expect(objects.map(id)).toContain('Issuer/nsm-sidecar-injector/nsm-sidecar-injector-client-ca');
+  });
+
+  it('every rendered object validates against its schema', () => {
+    const results = validateWithModels(objects);
+    expect(results).toHaveLength(objects.length);
+    expect(results.filter(r => r.error !== null)).toEqual([]);
+  });
+
+  it('is the deployment profile plus the client CA, its Issuer and the client certificate; only the Deployment changes', () => {
+    const plain = new Map(rendered.deployment.map(o => [id(o), o]));
+    const added = objects.filter(o => !plain.has(id(o))).map(id).sort();
+    expect(added).toEqual(['Certificate/nsm-sidecar-injector/nsm-sidecar-injector-apiserver-client', 'Certificate/nsm-sidecar-injector/nsm-sidecar-injector-client-ca', 'Issuer/nsm-sidecar-injector/nsm-sidecar-injector-client-ca']);
+    const changed = objects.filter(o => plain.has(id(o)) && JSON.stringify(o) !== JSON.stringify(plain.get(id(o)))).map(id);
+    expect(changed).toEqual(['Deployment/nsm-sidecar-injector/nsm-sidecar-injector']);
+    // Off by default: the plain profile asks for no client certificate.
+    expect(envOf(podTemplateOf(rendered.deployment).spec.containers[0] as Container, 'CLIENT_CA_FILE')).toBeUndefined();
+  });
+
+  it('a CA of its own signs a client-auth-only certificate whose name is the one the function allows', () => {
+    expect(clientCa.spec.isCA).toBe(true);
+    expect(clientCa.spec.privateKey?.rotationPolicy).toBe('Never');
+    const serving = rendered.deployment.find(o => o.kind === 'Certificate' && (o.spec as {isCA?: boolean}).isCA === true) as Cert;
+    expect(clientCa.spec.secretName).not.toBe(serving.spec.secretName);
+    const issuer = objects.find(o => o.kind === 'Issuer' && o.metadata.name === client.spec.issuerRef.name);
+    expect((issuer?.spec as {ca?: {secretName: string}}).ca?.secretName).toBe(clientCa.spec.secretName);
+    expect(client.spec.usages).toContain('client auth');
+    expect(client.spec.usages).not.toContain('server auth');
+    expect(envOf(container, 'CLIENT_ALLOWED_NAMES')?.split(',')).toContain(client.spec.commonName);
+  });
+
+  it("the function reads the client CA's ca.crt from a read-only mount, and never gets the CA key", () => {
+    const volume = volumes.find(v => v.secret?.secretName === clientCa.spec.secretName);
+    expect(volume?.secret?.items).toEqual([{key: 'ca.crt', path: 'ca.crt'}]);
+    const mount = container.volumeMounts?.find(m => m.name === volume?.name);
+    expect(mount?.readOnly).toBe(true);
+    expect(envOf(container, 'CLIENT_CA_FILE')).toBe(`${mount?.mountPath}/ca.crt`);
+  });
+
+  it("the kubelet's probes stay on paths answered without a client certificate", () => {
+    for (const probe of [container.readinessProbe, container.livenessProbe]) expect(isProbe('GET', probe?.httpGet?.path ?? '')).toBe(true);
+    expect(isProbe('POST', '/mutate')).toBe(false);
+  });
+
+  it("the apiserver files: the AdmissionConfiguration names the kubeconfig, whose one user is the webhook's Service, with the client certificate as files", () => {
+    const dir = 'manifests/components/mtls/apiserver';
+    const admission = parse(readFileSync(`${dir}/admission-configuration.yaml`, 'utf8')) as {kind: string; plugins: Array<{name: string; configuration: {kind: string; kubeConfigFile: string}}>};
+    expect(admission.kind).toBe('AdmissionConfiguration');
+    expect(admission.plugins.map(p => [p.name, p.configuration.kind])).toEqual([['MutatingAdmissionWebhook', 'WebhookAdmissionConfiguration']]);
+    const kubeConfigFile = admission.plugins[0]?.configuration.kubeConfigFile ?? '';
+    expect(kubeConfigFile.endsWith('/webhook-kubeconfig.yaml')).toBe(true);
+    const nodeDir = kubeConfigFile.slice(0, kubeConfigFile.lastIndexOf('/'));
+
+    const kubeconfig = parse(readFileSync(`${dir}/webhook-kubeconfig.yaml`, 'utf8')) as {'current-context'?: string; users: Array<{name: string; user: Record<string, string>}>};
+    const service = webhookOf(objects).clientConfig.service;
+    expect(service?.port).toBe(443); // another port would need `name:port` as the user's name
+    // No `*` user and no current-context: either would hand the certificate to every webhook.
+    expect(kubeconfig['current-context']).toBeUndefined();
+    expect(kubeconfig.users).toEqual([
+      {name: `${service?.name}.${service?.namespace}.svc`, user: {'client-certificate': `${nodeDir}/tls.crt`, 'client-key': `${nodeDir}/tls.key`}},
+    ]);
+  });
 });
 
 describe('Dockerfile', () => {

@@ -30,6 +30,12 @@ async function scrape(): Promise<Samples> {
 }
 
 const post = (path: string, body: string | object) => server().post(path).send(body);
+const deployment = (annotations: Record<string, string>, templateAnnotations: Record<string, string>) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {name: 'web', namespace: 'apps', annotations},
+  spec: {selector: {matchLabels: {app: 'web'}}, template: {metadata: {labels: {app: 'web'}, annotations: templateAnnotations}, spec: {containers: [{name: 'web', image: 'nginx'}]}}},
+});
 const counters = (moved: Record<string, number>) => Object.fromEntries(Object.entries(moved).filter(([key]) => key.split('{')[0]?.endsWith('_total')));
 
 describe('GET /metrics through functions-framework', () => {
@@ -57,6 +63,7 @@ describe('GET /metrics through functions-framework', () => {
     for (const le of ['0.0001', '0.00025', '0.0005', '0.001']) {
       expect(samples.has(seriesKey(`${P}request_duration_seconds_bucket`, {le, outcome: 'injected'}))).toBe(true);
     }
+    for (const reason of ['template', 'workload']) expect(samples.has(seriesKey(`${P}decisions_total`, {outcome: 'deferred', reason}))).toBe(true);
     expect(samples.get(seriesKey(`${P}config_info`, {hash: defaultConfig().hash}))).toBe(1);
   });
 
@@ -72,6 +79,9 @@ describe('GET /metrics through functions-framework', () => {
       review({apiVersion: 'v1', kind: 'Service', metadata: {name: 's'}}, {uid: 'm-6'}),
       // Caller-chosen kind and operation must not become label values.
       review({}, {uid: 'm-7', kind: {group: 'x.io', kind: 'Banana-7f3a'}, operation: 'EXPLODE-7f3a'}),
+      // Workloads: their pods are injected when created (the request copied from the workload's metadata, or left in the template).
+      review(deployment({[NSM_ANNOTATION]: 'kernel://a/nsm-1'}, {}), {uid: 'm-8'}),
+      review(deployment({}, {[NSM_ANNOTATION]: 'kernel://a/nsm-1'}), {uid: 'm-9'}),
     ];
     for (const r of reviews) expect((await post('/mutate', r)).status).toBe(200);
     expect((await post('/mutate', '')).status).toBe(400);
@@ -88,7 +98,10 @@ describe('GET /metrics through functions-framework', () => {
       [seriesKey(`${P}requests_total`, {kind: 'Pod', operation: 'UPDATE'})]: 1,
       [seriesKey(`${P}requests_total`, {kind: 'other', operation: 'CREATE'})]: 1,
       [seriesKey(`${P}requests_total`, {kind: 'other', operation: 'other'})]: 1,
+      [seriesKey(`${P}requests_total`, {kind: 'Deployment', operation: 'CREATE'})]: 2,
       [seriesKey(`${P}decisions_total`, {outcome: 'injected', reason: 'pod'})]: 3,
+      [seriesKey(`${P}decisions_total`, {outcome: 'deferred', reason: 'workload'})]: 1,
+      [seriesKey(`${P}decisions_total`, {outcome: 'deferred', reason: 'template'})]: 1,
       [seriesKey(`${P}decisions_total`, {outcome: 'skipped', reason: 'not-requested'})]: 1,
       [seriesKey(`${P}decisions_total`, {outcome: 'skipped', reason: 'not-create'})]: 2,
       [seriesKey(`${P}decisions_total`, {outcome: 'skipped', reason: 'unsupported-kind'})]: 1,
@@ -99,6 +112,7 @@ describe('GET /metrics through functions-framework', () => {
     });
     const count = (outcome: string) => moved[seriesKey(`${P}request_duration_seconds_count`, {outcome})];
     expect(count('injected')).toBe(3);
+    expect(count('deferred')).toBe(2);
     expect(count('skipped')).toBe(4);
     expect(count('error')).toBeUndefined();
     const inf = (outcome: string) => moved[seriesKey(`${P}request_duration_seconds_bucket`, {le: '+Inf', outcome})];

@@ -29,7 +29,7 @@ function fallbackWarnings(name: string, namespace: NamespaceLookup | undefined, 
   // The consequence first: the apiserver's reason can be long, and warnings are cut at 256 characters.
   const cannot = `could not read namespace ${name}: ${namespace.reason}`;
   if (decision.outcome === 'injected') return [`injected for the ${level} Pod Security level, the cluster default (${cannot})`];
-  if (decision.reason === 'not-requested') return [`a namespace-wide request for network services, if any, was not applied (${cannot})`];
+  if (decision.outcome === 'skipped' && decision.reason === 'not-requested') return [`a namespace-wide request for network services, if any, was not applied (${cannot})`];
   return [];
 }
 
@@ -49,6 +49,7 @@ export function mutateReview(review: AdmissionReviewRequest, versioned: Versione
   }
   const result = injectObject({kind: request.kind, object: request.object, seed: request.uid, namespace: namespace?.ok ? namespace.meta : undefined}, versioned);
   const warnings = [...fallbackWarnings(request.namespace ?? '', namespace, result.decision, versioned.config.podSecurityDefault), ...result.warnings].map(tidyWarning);
-  const patch = result.decision.outcome === 'injected' ? diffPatch(request.object, result.object) : undefined;
+  // The core hands back the very object it was given when it changed nothing.
+  const patch = result.object === request.object ? undefined : diffPatch(request.object, result.object);
   return {answer: reviewResponse(review, patch, warnings), decision: result.decision, warnings};
 }

@@ -1,17 +1,21 @@
 /**
  * Manifests in and out of the CLI: multi-document YAML (or JSON), with `kind: List` unpacked.
- * A document nothing was injected into is written back byte for byte; an injected one gets the
- * webhook's patch applied to its YAML tree, so its comments survive. The CLI is therefore safe to
- * run over a whole GitOps folder, and on its own output (which it leaves unchanged).
+ * A document nothing was injected into is written back byte for byte; into an injected one the
+ * webhook's patch is inserted as new lines in the document's own layout (splice.ts), so the user's
+ * lines and comments stay as they were. The CLI is therefore safe to run over a whole GitOps
+ * folder, and on its own output (which it leaves unchanged).
  */
 import type {Operation} from 'fast-json-patch';
-import {isSeq, parseAllDocuments, visit, type Document} from 'yaml';
+import {isCollection, isSeq, parseAllDocuments, visit, type Document} from 'yaml';
 import {diffPatch} from '../admission/patch';
-import type {VersionedConfig} from '../core/config';
+import type {VersionedConfig, WorkloadMode} from '../core/config';
 import {injectObject} from '../core/inject-object';
 import {isObject, isStringMap, own, unescapePointerToken, type JsonObject} from '../core/json';
 import type {NamespaceMeta} from '../core/namespace';
 import {groupKindOf} from '../core/kinds';
+import {detectLayout, type Layout} from './layout';
+import {lineOf, ManifestError, yamlProblem} from './problems';
+import {PARSE_OPTIONS, spliceDocument, TO_JS_OPTIONS} from './splice';
 
 export interface DocumentReport {
   readonly where: string;
@@ -50,15 +54,17 @@ export interface NamespaceContext {
   readonly fallback: NamespaceMeta | undefined;
 }
 
+const NO_NAMESPACES: NamespaceContext = {byName: new Map(), fallback: undefined};
+
 const stringMap = (value: unknown): Record<string, string> => (isStringMap(value) ? value : {});
 
 /** Every Namespace object in the given manifest texts (Lists included), by name. */
 export function collectNamespaces(texts: readonly string[]): Map<string, NamespaceMeta> {
   const found = new Map<string, NamespaceMeta>();
   for (const text of texts) {
-    for (const doc of parseAllDocuments(text) as Document[]) {
+    for (const doc of parseAllDocuments(text, PARSE_OPTIONS) as Document[]) {
       if (doc.errors.length > 0 || doc.contents === null) continue;
-      const obj: unknown = doc.toJS({maxAliasCount: 100});
+      const obj: unknown = doc.toJS(TO_JS_OPTIONS);
       const items = isObject(obj) && own(obj, 'kind') === 'List' && Array.isArray(own(obj, 'items')) ? (own(obj, 'items') as unknown[]) : [obj];
       for (const item of items) {
         if (!isObject(item) || own(item, 'kind') !== 'Namespace' || own(item, 'apiVersion') !== 'v1') continue;
@@ -80,16 +86,24 @@ function namespaceOf(obj: JsonObject, namespaces: NamespaceContext): NamespaceMe
 
 type ObjectOutcome = {object: unknown; injected: boolean; warnings: string[]};
 
-function injectOne(obj: unknown, versioned: VersionedConfig, namespaces: NamespaceContext): ObjectOutcome {
+/** How the objects are injected: `workloads` as the webhook would (golden files), or forced by the CLI. */
+interface Injection {
+  readonly versioned: VersionedConfig;
+  readonly namespaces: NamespaceContext;
+  readonly workloads: WorkloadMode;
+}
+
+function injectOne(obj: unknown, how: Injection): ObjectOutcome {
   if (!isObject(obj)) return {object: obj, injected: false, warnings: []};
   const apiVersion = own(obj, 'apiVersion');
   const kind = own(obj, 'kind');
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return {object: obj, injected: false, warnings: []};
   const result = injectObject(
-    {kind: groupKindOf(apiVersion, kind), object: obj, seed: seedOf(obj), namespace: namespaceOf(obj, namespaces)},
-    versioned,
+    {kind: groupKindOf(apiVersion, kind), object: obj, seed: seedOf(obj), namespace: namespaceOf(obj, how.namespaces), workloads: how.workloads},
+    how.versioned,
   );
-  return {object: result.object, injected: result.decision.outcome === 'injected', warnings: result.warnings};
+  // Changed at all (with `workloads: pods`, a workload may only get the annotation copied).
+  return {object: result.object, injected: result.object !== obj, warnings: result.warnings};
 }
 
 /** JSON pointer -> YAML path (sequence indexes as numbers). */
@@ -103,8 +117,8 @@ function yamlPath(doc: Document, pointer: string): Array<string | number> {
 }
 
 /**
- * Applies the webhook's own patch to the YAML document, so comments and layout survive and the
- * CLI's result is, by construction, what the apiserver would store.
+ * The fallback to splicing: applies the webhook's own patch to the YAML tree, so the result is, by
+ * construction, what the apiserver would store; comments mostly survive, the layout is the library's.
  */
 function applyPatch(doc: Document, ops: readonly Operation[]): void {
   for (const op of ops) {
@@ -130,25 +144,24 @@ function hasAliases(doc: Document): boolean {
   return found;
 }
 
-/** Injects one document in place; true if it changed. */
-function injectDocument(doc: Document, versioned: VersionedConfig, namespaces: NamespaceContext, reports: DocumentReport[]): boolean {
-  const obj: unknown = doc.toJS({maxAliasCount: 100});
+/** The injected object, or undefined when nothing in the document was injected. */
+function injectedObject(obj: unknown, how: Injection, reports: DocumentReport[]): unknown {
   const items = isObject(obj) && own(obj, 'kind') === 'List' ? own(obj, 'items') : undefined;
-  let injected: unknown;
   if (Array.isArray(items)) {
     const outcomes = items.map(item => {
-      const o = injectOne(item, versioned, namespaces);
+      const o = injectOne(item, how);
       reports.push({where: describe(item), injected: o.injected, warnings: o.warnings});
       return o;
     });
-    if (!outcomes.some(o => o.injected)) return false;
-    injected = {...(obj as object), items: outcomes.map(o => o.object)};
-  } else {
-    const o = injectOne(obj, versioned, namespaces);
-    reports.push({where: describe(obj), injected: o.injected, warnings: o.warnings});
-    if (!o.injected) return false;
-    injected = o.object;
+    return outcomes.some(o => o.injected) ? {...(obj as object), items: outcomes.map(o => o.object)} : undefined;
   }
+  const o = injectOne(obj, how);
+  reports.push({where: describe(obj), injected: o.injected, warnings: o.warnings});
+  return o.injected ? o.object : undefined;
+}
+
+/** The document printed anew (its comments mostly kept): when inserting lines alone can't do it. */
+function reprinted(doc: Document, obj: unknown, injected: unknown, layout: Layout): string {
   if (hasAliases(doc)) {
     // A patch written through an anchor would change every place that uses it; write the document
     // out anew instead (its own comments go, the injected result is the same).
@@ -156,26 +169,80 @@ function injectDocument(doc: Document, versioned: VersionedConfig, namespaces: N
   } else {
     applyPatch(doc, diffPatch(obj, injected));
   }
-  return true;
+  return doc.toString({lineWidth: 0, flowCollectionPadding: false, indent: layout.step, indentSeq: layout.seqIndent > 0});
 }
 
-export class ManifestError extends Error {}
+/**
+ * Notes on a document that isn't a plain manifest, in our words (the yaml library would print its own
+ * warning with no file name): a map or list used as a key, which is what an unquoted Go template
+ * placeholder such as `{{ index .Labels "x" }}` parses as.
+ */
+function collectionKeys(doc: Document, text: string): string[] {
+  const keys: Array<{line: number; source: string}> = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      const range = isCollection(pair.key) ? pair.key.range : undefined;
+      if (range) keys.push({line: lineOf(text, range[0]), source: text.slice(range[0], range[1]).slice(0, 60)});
+    },
+  });
+  const [first] = keys;
+  if (first === undefined) return [];
+  const more = keys.length > 1 ? ` (and ${keys.length - 1} more)` : '';
+  return [
+    `line ${first.line}: ${first.source} is a map or list used as a key${more}, which no Kubernetes object has: an unquoted {{ }} template placeholder? ` +
+      'Render the template first, or quote the value; nsm-inject reads such a key as its text',
+  ];
+}
 
-const NO_NAMESPACES: NamespaceContext = {byName: new Map(), fallback: undefined};
+const isManifest = (obj: unknown): boolean => isObject(obj) && typeof own(obj, 'apiVersion') === 'string' && typeof own(obj, 'kind') === 'string';
 
-export function injectManifests(text: string, versioned: VersionedConfig, source: string, namespaces: NamespaceContext = NO_NAMESPACES): InjectedText {
-  const docs = parseAllDocuments(text);
+/**
+ * `workloads`: the CLI writes what runs, so it injects workloads' pod templates; the golden-file
+ * tests also render what the webhook makes of them with the config's own mode.
+ */
+export function injectManifests(
+  text: string,
+  versioned: VersionedConfig,
+  source: string,
+  namespaces: NamespaceContext = NO_NAMESPACES,
+  workloads: WorkloadMode = 'inject-template',
+): InjectedText {
+  const how: Injection = {versioned, namespaces, workloads};
+  const docs = parseAllDocuments(text, PARSE_OPTIONS);
   if (!Array.isArray(docs)) return {text: '', reports: []};
+  const errors = docs.flatMap(d => d.errors);
+  if (errors.length > 0) throw yamlProblem(source, text, errors);
   const reports: DocumentReport[] = [];
   let out = '';
   docs.forEach((doc, i) => {
-    if (doc.errors.length > 0) throw new ManifestError(`${source}: ${doc.errors.map(e => e.message).join('; ')}`);
     // Each document owns the text from its start (its `---`) to the next one's; the first owns any
     // leading comments too. Untouched documents are copied byte for byte.
     const from = i === 0 ? 0 : doc.range[0];
-    const to = docs[i + 1]?.range[0] ?? text.length;
-    const changed = doc.contents !== null && injectDocument(doc, versioned, namespaces, reports);
-    out += changed ? doc.toString({lineWidth: 0, flowCollectionPadding: false}) : text.slice(from, to);
+    const ownText = text.slice(from, docs[i + 1]?.range[0] ?? text.length);
+    if (doc.contents === null) {
+      out += ownText;
+      return;
+    }
+    const obj: unknown = doc.toJS(TO_JS_OPTIONS);
+    const notes = collectionKeys(doc, text);
+    const manifest = isManifest(obj);
+    if (!manifest) notes.push(`line ${lineOf(text, doc.contents.range?.[0] ?? from)}: not a Kubernetes object (no apiVersion and kind); printed as it is`);
+    if (notes.length > 0) reports.push({where: manifest ? describe(obj) : `document ${i + 1}`, injected: false, warnings: notes});
+    const injected = injectedObject(obj, how, reports);
+    if (injected === undefined) {
+      out += ownText;
+      return;
+    }
+    const layout = detectLayout(doc, text);
+    const aliases = hasAliases(doc);
+    const spliced = aliases ? undefined : spliceDocument(ownText, diffPatch(obj, injected), injected, layout);
+    if (spliced !== undefined) {
+      out += spliced;
+      return;
+    }
+    out += reprinted(doc, obj, injected, layout);
+    const why = aliases ? 'it uses YAML anchors, which an insertion would change everywhere they are used' : 'the injection could not be inserted into its lines';
+    reports.push({where: describe(obj), injected: true, warnings: [`written out anew (${why}): its formatting and comments may differ from yours`]});
   });
   if (out !== '' && !out.endsWith('\n')) out += '\n';
   return {text: out, reports};

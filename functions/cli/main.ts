@@ -4,23 +4,26 @@
  * like `istioctl kube-inject` and `linkerd inject`, for GitOps users who commit what runs.
  * Same core, same config as the webhook; nothing here decides anything.
  */
-import {readdirSync, readFileSync, statSync} from 'node:fs';
-import {join} from 'node:path';
 import {parseArgs} from 'node:util';
 import type {VersionedConfig} from '../core/config';
 import {parseConfig} from '../config/parse';
 import {bundledConfigPath, resolveConfigPath} from '../config/source';
-import {collectNamespaces, injectManifests, ManifestError, type NamespaceContext} from './documents';
+import {collectNamespaces, injectManifests, type NamespaceContext} from './documents';
+import {readInputs, readText} from './inputs';
+import {ManifestError} from './problems';
 
-const USAGE = `Usage: nsm-inject -f FILE|FOLDER|- [--config FILE|FOLDER] [--namespace-annotation K=V] [--namespace-label K=V]
+const USAGE = `Usage: nsm-inject -f FILE|FOLDER|- [-R] [--config FILE|FOLDER] [--namespace-annotation K=V] [--namespace-label K=V]
 
 Injects NSM client sidecars into the Pods and pod templates (Deployment, StatefulSet, DaemonSet,
 ReplicaSet, Job, CronJob) of the given manifests that carry the networkservicemesh.io annotation,
 and prints all the manifests to stdout. Documents with nothing to inject are printed unchanged, so
-running it on its own output changes nothing.
+running it on its own output changes nothing. Workloads get the sidecars in their pod template
+whatever the config's \`workloads\` says (the webhook's default injects pods as they are created):
+what you commit is what runs.
 
   -f, --filename   a YAML/JSON file, a folder (its .yaml, .yml and .json files, in name order), or -
                    for stdin. Multi-document YAML and kind: List are understood. Repeatable.
+  -R, --recursive  read the folders given with -f and all the folders below them.
   -c, --config     the injector config (a file, or a folder holding config.yaml); default: the
                    bundled config, which reproduces NSM v1.18.0's webhook.
   --namespace-annotation K=V, --namespace-label K=V
@@ -37,22 +40,9 @@ flags above; with neither it assumes no namespace annotation and the privileged 
 Warnings go to stderr. Exit status: 0 done, 1 unreadable input or config, 2 bad usage.
 `;
 
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
-
-function readInputs(name: string): Array<{source: string; text: string}> {
-  if (name === '-') return [{source: 'stdin', text: readFileSync(0, 'utf8')}];
-  if (statSync(name).isDirectory()) {
-    return readdirSync(name)
-      .filter(f => MANIFEST_EXTENSIONS.some(ext => f.endsWith(ext)))
-      .sort()
-      .map(f => ({source: join(name, f), text: readFileSync(join(name, f), 'utf8')}));
-  }
-  return [{source: name, text: readFileSync(name, 'utf8')}];
-}
-
 function loadConfig(setting: string | undefined): VersionedConfig {
   const path = setting === undefined ? bundledConfigPath() : resolveConfigPath(setting);
-  const parsed = parseConfig(readFileSync(path, 'utf8'));
+  const parsed = parseConfig(readText(path, `config ${path}`));
   if (!parsed.ok) throw new ManifestError(`config ${path} is invalid:\n  ${parsed.errors.join('\n  ')}`);
   return parsed.value;
 }
@@ -81,6 +71,7 @@ export function run(argv: readonly string[], io: CliIo): number {
     filename?: string[] | undefined;
     config?: string | undefined;
     help?: boolean | undefined;
+    recursive?: boolean | undefined;
     'namespace-annotation'?: string[] | undefined;
     'namespace-label'?: string[] | undefined;
   };
@@ -91,6 +82,7 @@ export function run(argv: readonly string[], io: CliIo): number {
         filename: {type: 'string', short: 'f', multiple: true},
         config: {type: 'string', short: 'c'},
         help: {type: 'boolean', short: 'h'},
+        recursive: {type: 'boolean', short: 'R'},
         'namespace-annotation': {type: 'string', multiple: true},
         'namespace-label': {type: 'string', multiple: true},
       },
@@ -110,7 +102,8 @@ export function run(argv: readonly string[], io: CliIo): number {
   }
   try {
     const versioned = loadConfig(values.config);
-    const inputs = values.filename.flatMap(readInputs);
+    const recursive = values.recursive === true;
+    const inputs = values.filename.flatMap(name => readInputs(name, recursive));
     const annotations = keyValues(values['namespace-annotation'] ?? [], '--namespace-annotation');
     const labels = keyValues(values['namespace-label'] ?? [], '--namespace-label');
     const namespaces: NamespaceContext = {

@@ -62,6 +62,9 @@ function crossCheck(config: InjectorConfig): string[] {
     if (!volumeNames.includes(m.name)) errors.push(`${field}.name: no volume named "${m.name}" in volumes`);
   }
   if (containers.length === 0) errors.push('initContainers/sidecars: nothing to inject (both are empty)');
+  if (Object.hasOwn(config.podLabels, config.configHashLabel)) {
+    errors.push(`podLabels: "${config.configHashLabel}" is configHashLabel, which the injector sets to the config's hash`);
+  }
   return errors;
 }
 
@@ -88,7 +91,14 @@ export function parseConfig(text: string): ParsedConfig {
   }
   const doc = nonEmpty[0]!;
   if (doc.errors.length > 0) return {ok: false, errors: doc.errors.map(e => `YAML: ${e.message}`)};
-  const data: unknown = doc.toJS({maxAliasCount: 100});
+  return checkConfig(doc.toJS({maxAliasCount: 100}));
+}
+
+/**
+ * A config as data (from YAML, or built from NSM's settings: nsm-env.ts) -> validated and hashed.
+ * The validator fills in defaults, in place: pass a value nothing else holds on to.
+ */
+export function checkConfig(data: unknown): ParsedConfig {
   if (!validate(data)) return {ok: false, errors: (validate.errors ?? []).map(describe)};
   const errors = crossCheck(data);
   if (errors.length > 0) return {ok: false, errors};

@@ -8,7 +8,7 @@
  * end-to-end suite proves the defaults pass.
  */
 
-import {INJECTOR_VALUES, POD_SECURITY_LEVELS} from '../core/config';
+import {INJECTOR_VALUES, POD_SECURITY_LEVELS, WORKLOAD_MODES} from '../core/config';
 
 const dnsLabel = {type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63} as const;
 // A qualified name as Kubernetes accepts for label and annotation keys: optional DNS prefix, then a name.
@@ -96,6 +96,8 @@ export const CONFIG_SCHEMA = {
   properties: {
     annotation: qualifiedName,
     statusAnnotation: qualifiedName,
+    configHashLabel: {...qualifiedName, default: 'sidecar-injector.networkservicemesh.io/config-hash'},
+    workloads: {enum: WORKLOAD_MODES, default: 'pods'},
     nativeSidecars: {type: 'boolean', default: false},
     podLabels: {type: 'object', propertyNames: qualifiedName, additionalProperties: {type: 'string', maxLength: 63}, default: {}},
     env: {type: 'array', items: envEntry, default: []},

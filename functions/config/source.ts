@@ -14,7 +14,7 @@ import type {VersionedConfig} from '../core/config';
 import {watchFolder, type FolderWatch} from '../ops/folder-watch';
 import {packageRoot} from '../ops/package-root';
 import type {Logger} from '../ops/log';
-import {parseConfig} from './parse';
+import {parseConfig, type ParsedConfig} from './parse';
 
 export const CONFIG_FILE_IN_FOLDER = 'config.yaml';
 
@@ -40,6 +40,8 @@ export interface ConfigSourceOptions {
   readonly onLoad?: (result: LoadResult) => void;
   /** Safety-net re-read interval; the folder watch is what normally triggers a reload. */
   readonly pollMs?: number;
+  /** Text -> config; default parseConfig (the drop-in for NSM's settings adds them on top: nsm-env.ts). */
+  readonly parse?: ((text: string) => ParsedConfig) | undefined;
 }
 
 export class ConfigSource {
@@ -76,7 +78,7 @@ export class ConfigSource {
       return this.lastResult.ok ? {...this.lastResult, changed: false} : this.lastResult;
     }
     this.lastText = text;
-    const parsed = unreadable === undefined ? parseConfig(text) : {ok: false as const, errors: [unreadable]};
+    const parsed = unreadable === undefined ? (this.options.parse ?? parseConfig)(text) : {ok: false as const, errors: [unreadable]};
     const result: LoadResult = parsed.ok
       ? {ok: true, value: parsed.value, changed: parsed.value.hash !== this.current?.hash}
       : {ok: false, errors: parsed.errors};

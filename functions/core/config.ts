@@ -32,6 +32,19 @@ export interface ContainerTemplate {
   volumeMounts?: VolumeMount[];
 }
 
+/**
+ * What the webhook does with a workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
+ * CronJob) that asks for injection:
+ *  - `pods`: nothing to its containers; its pods are injected when they are created, with the config
+ *    in force then, so a rollout restart is an upgrade. A request on the workload's own metadata
+ *    (NSM's convention) is copied into its pod template, so that its pods ask for themselves.
+ *  - `inject-template`: the sidecars are written into its pod template (NSM's own webhook does
+ *    this); its pods then arrive injected and keep that injection until the workload is re-created.
+ * The `nsm-inject` CLI always injects templates: GitOps users commit what runs.
+ */
+export const WORKLOAD_MODES = ['pods', 'inject-template'] as const;
+export type WorkloadMode = (typeof WORKLOAD_MODES)[number];
+
 /** Pod Security Standards levels, as the namespace label `pod-security.kubernetes.io/enforce` names them. */
 export const POD_SECURITY_LEVELS = ['privileged', 'baseline', 'restricted'] as const;
 export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
@@ -49,6 +62,13 @@ export interface InjectorConfig {
   annotation: string;
   /** Written on what we inject so that a second pass (reinvocation, re-applied CLI output) changes nothing. */
   statusAnnotation: string;
+  /**
+   * Label set on everything we inject to the config's hash, so that one label selector lists the
+   * pods still running an older injection.
+   */
+  configHashLabel: string;
+  /** Workloads: inject their pods when created (`pods`), or their pod template (`inject-template`). */
+  workloads: WorkloadMode;
   /** Run sidecars as init containers with `restartPolicy: Always` (Kubernetes 1.29+), so Jobs complete. */
   nativeSidecars: boolean;
   /** Labels added to the pod (never overriding a label the pod already has). */

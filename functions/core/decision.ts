@@ -30,8 +30,17 @@ export interface InjectedNames {
 export const REQUEST_SOURCES = ['pod', 'template', 'workload', 'namespace'] as const;
 export type RequestSource = (typeof REQUEST_SOURCES)[number];
 
+/**
+ * The requests a workload can carry, when its injection is left to its pods (`workloads: pods`):
+ * `template`, the workload is left as written; `workload`, the request was copied from the
+ * workload's metadata into its pod template.
+ */
+export const DEFERRED_SOURCES = ['template', 'workload'] as const satisfies readonly RequestSource[];
+export type DeferredSource = (typeof DEFERRED_SOURCES)[number];
+
 export type Decision =
   | {outcome: 'injected'; injected: InjectedNames; requestedBy: RequestSource}
+  | {outcome: 'deferred'; requestedBy: DeferredSource}
   | {outcome: 'skipped'; reason: SkipReason};
 
 export const skipped = (reason: SkipReason): Decision => ({outcome: 'skipped', reason});

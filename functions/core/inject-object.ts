@@ -3,14 +3,14 @@
  * the injected object, the decision and warnings out. No clock, environment, logging or I/O:
  * the webhook and the `nsm-inject` CLI both call this and nothing else to decide.
  */
-import type {VersionedConfig} from './config';
+import type {VersionedConfig, WorkloadMode} from './config';
 import {skipped, type Decision, type RequestSource} from './decision';
 import {ourContainersPresent, injectPodTemplate} from './inject-pod';
 import {isObject, own, type JsonObject} from './json';
 import {injectableKind, KIND_INFO, type GroupKind, type InjectableKind} from './kinds';
 import {stableSuffix} from './names';
 import {podSecurityLevel, type NamespaceMeta} from './namespace';
-import {checkPodTemplate} from './pod-template';
+import {checkPodTemplate, type PodTemplateView} from './pod-template';
 import {sriovPools} from './sriov';
 
 export interface InjectionInput {
@@ -27,10 +27,15 @@ export interface InjectionInput {
    * config's podSecurityDefault level (the caller warns if it should have been known).
    */
   readonly namespace?: NamespaceMeta | undefined;
+  /**
+   * What to do with a workload, in place of the config's `workloads`: the CLI forces
+   * `inject-template` (it writes what runs); the webhook follows the config.
+   */
+  readonly workloads?: WorkloadMode | undefined;
 }
 
 export interface InjectionResult {
-  /** The injected object, or the input itself (same reference) when nothing was injected. */
+  /** The changed object, or the input itself (same reference) when nothing was changed. */
   readonly object: unknown;
   readonly decision: Decision;
   readonly warnings: string[];
@@ -130,6 +135,26 @@ function nsmName(metadata: JsonObject, seed: string): string {
   return typeof generateName === 'string' && generateName !== '' ? '$(POD_NAME)' : `$(POD_NAME)-${stableSuffix(seed)}`;
 }
 
+const WHERE: Readonly<Record<RequestSource, string>> = {pod: 'pod', template: 'pod template', workload: 'workload', namespace: 'namespace'};
+
+/** An empty value opts out on purpose; blanks only are read the same way, but are likely a slip: say so. */
+function blankRequestWarnings(request: Request, key: string): string[] {
+  if (request.kind !== 'value' || request.value === '' || request.value.trim() !== '') return [];
+  return [`annotation ${key} on the ${WHERE[request.source]} holds only blanks: treated as not requested, nothing injected`];
+}
+
+/**
+ * `workloads: pods`: the workload keeps its containers, and its pods are injected when they are
+ * created. A request on the workload's own metadata (NSM's convention) is copied into its pod
+ * template, the one change we make, so that its pods ask for themselves.
+ */
+function deferToPods(located: {object: JsonObject; path: readonly string[]; view: PodTemplateView}, request: {value: string; source: RequestSource}, key: string, warnings: string[]): InjectionResult {
+  const {object, path, view} = located;
+  if (request.source !== 'workload') return {object, decision: {outcome: 'deferred', requestedBy: 'template'}, warnings};
+  const metadata = {...view.metadata, annotations: {...view.annotations, [key]: request.value}};
+  return {object: setAt(object, path, {...view.raw, metadata}), decision: {outcome: 'deferred', requestedBy: 'workload'}, warnings};
+}
+
 /** The object, its metadata and its pod template, or why there is nothing to look at. */
 type Located =
   | {ok: true; kind: InjectableKind; object: JsonObject; metadata: JsonObject; path: readonly string[]; template: unknown}
@@ -146,11 +171,27 @@ function locate(input: InjectionInput): Located {
   return {ok: true, kind, object, metadata, path, template: path.length === 0 ? object : getAt(object, path)};
 }
 
+/**
+ * The decision rules, in order; the first that applies decides:
+ *  1. not a kind we handle, or not shaped like an object: skipped (`unsupported-kind`, `invalid-object`);
+ *  2. the pod (template) carries our status annotation: `already-injected`;
+ *  3. the request (requestOf: the template's annotation, else the workload's, else for a Pod the
+ *     namespace's) is absent, empty or blank: `not-requested` (blank: with a warning);
+ *  4. a ReplicaSet owned by a Deployment: `owned-by-deployment` (its template must stay equal to
+ *     the Deployment's, or the Deployment controller loses track of it);
+ *  5. the template is malformed: `invalid-object`; it already runs our containers (NSM's own
+ *     webhook, or by hand): `already-injected`;
+ *  6. a workload, with `workloads: pods` (the default; the CLI forces `inject-template`):
+ *     `deferred`, the workload keeps its containers and a request on its own metadata is copied
+ *     into its pod template;
+ *  7. otherwise `injected`: the Pod, or the workload's pod template.
+ */
 export function injectObject(input: InjectionInput, versioned: VersionedConfig): InjectionResult {
   const {config} = versioned;
   const located = locate(input);
   if (!located.ok) return located.result;
   const {kind, object, metadata, path, template} = located;
+  const isPod = path.length === 0;
 
   const templateMetadata = isObject(template) ? own(template, 'metadata') : undefined;
   // Checked before the request: a pod created from an injected template carries our mark, and
@@ -159,11 +200,13 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
   // plugin mounts its token into our containers) and of every pod of an injected workload.
   if (annotationOf(templateMetadata, config.statusAnnotation).kind !== 'absent') return unchanged(input, skipped('already-injected'));
 
-  const request = requestOf(templateMetadata, metadata, path.length === 0, input.namespace, config.annotation);
+  const request = requestOf(templateMetadata, metadata, isPod, input.namespace, config.annotation);
   if (request.kind === 'not-a-string') {
     return unchanged(input, skipped('invalid-object'), [`annotation ${config.annotation} is not a string; nothing injected`]);
   }
-  if (request.kind === 'absent' || request.value.trim() === '') return unchanged(input, skipped('not-requested'));
+  if (request.kind === 'absent' || request.value.trim() === '') {
+    return unchanged(input, skipped('not-requested'), blankRequestWarnings(request, config.annotation));
+  }
 
   if (kind === 'ReplicaSet' && ownedByDeployment(metadata)) {
     return unchanged(input, skipped('owned-by-deployment'), [
@@ -176,8 +219,12 @@ export function injectObject(input: InjectionInput, versioned: VersionedConfig):
   const already = ourContainersPresent(view.value, versioned);
   if (already !== undefined) return unchanged(input, skipped('already-injected'), [already]);
 
-  const ignored = ignoredSettings([templateMetadata, path.length === 0 ? undefined : metadata], config.statusAnnotation);
+  // Said for workloads too: the pods their controllers create get warnings nobody reads.
+  const ignored = ignoredSettings([templateMetadata, isPod ? undefined : metadata], config.statusAnnotation);
   const sriov = sriovPools(request.value, config.sriovTokenLabel, config.sriovAllowedPools);
+  if (!isPod && (input.workloads ?? config.workloads) === 'pods') {
+    return deferToPods({object, path, view: view.value}, request, config.annotation, [...ignored, ...sriov.warnings]);
+  }
   const result = injectPodTemplate(
     view.value,
     {

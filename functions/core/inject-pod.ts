@@ -123,9 +123,16 @@ export function injectPodTemplate(view: PodTemplateView, ctx: PodInjectionContex
     if (current === undefined) addedLabels[key] = value;
     else if (current !== value) warnings.push(`label ${key} is already "${current}"; left as is (the injector would set "${value}")`);
   }
+  // Ours, unlike podLabels: it must name the config that injected this pod, or the selector for
+  // pods still on an older injection (docs/operations.md) would miss it.
+  const hashLabel = config.configHashLabel;
+  const previous = view.labels[hashLabel];
+  if (previous !== undefined && previous !== versioned.hash) {
+    warnings.push(`label ${hashLabel} was "${previous.slice(0, 63)}"; set to "${versioned.hash}", the config that injected this pod`);
+  }
   const metadata: JsonObject = {
     ...view.metadata,
-    ...(Object.keys(addedLabels).length > 0 ? {labels: {...view.labels, ...addedLabels}} : {}),
+    labels: {...view.labels, ...addedLabels, [hashLabel]: versioned.hash},
     annotations: {...view.annotations, [config.statusAnnotation]: encodeStatus(versioned.hash, injected)},
   };
 

@@ -8,6 +8,11 @@ export const ERROR_CODES = [
   'method-not-allowed',
   'not-found',
   'not-ready',
+  // The HTTPS entry point with CLIENT_CA_FILE: who is calling (https/client-auth.ts).
+  'no-client-certificate',
+  'unknown-client-ca',
+  'invalid-client-certificate',
+  'client-name-not-allowed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -19,6 +24,10 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   'method-not-allowed': 405,
   'not-found': 404,
   'not-ready': 503,
+  'no-client-certificate': 401,
+  'unknown-client-ca': 401,
+  'invalid-client-certificate': 401,
+  'client-name-not-allowed': 403,
 };
 
 export interface HttpAnswer {

@@ -5,7 +5,7 @@
  *
  *   POST /mutate, POST /   AdmissionReview -> AdmissionReview (never 5xx for bad input)
  *   GET  /healthz          200 while a valid config is loaded
- *   GET  /readyz           same check: ready to answer reviews
+ *   GET  /readyz, /ready   same check: ready to answer reviews (/ready is NSM's webhook's path)
  *   GET  /metrics          Prometheus text format, when the deps provide metrics
  */
 import type {VersionedConfig} from '../core/config';
@@ -48,9 +48,18 @@ export interface HandlerDeps {
 }
 
 const MUTATE_PATHS: ReadonlySet<string> = new Set(['/', '/mutate']);
-const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+// `/ready` is where NSM's own webhook answers readiness: its Deployment's probe works unchanged.
+const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/ready']);
 const METRICS_PATH = '/metrics';
 const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+/**
+ * Reads of the health and metrics pages: what the kubelet's probes and Prometheus send, which
+ * carry no client certificate. The HTTPS entry point answers these without one (docs/tls.md).
+ */
+export function isProbe(method: string, path: string): boolean {
+  return READ_METHODS.has(method) && (HEALTH_PATHS.has(path) || path === METRICS_PATH);
+}
 
 function ok(body: unknown): HttpAnswer {
   return {status: 200, headers: {'content-type': JSON_TYPE}, body: JSON.stringify(body)};

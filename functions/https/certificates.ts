@@ -1,21 +1,14 @@
 /**
  * The serving certificate, from a folder holding `tls.crt` and `tls.key` (a cert-manager Secret
- * mounted as a volume), kept current without a restart.
- *
- * cert-manager renews the certificate long before it expires and rewrites the Secret; the kubelet
- * then updates the volume the way it updates every Secret/ConfigMap volume: it writes the new files
- * to a fresh timestamped folder and atomically renames the `..data` symlink onto it. We watch the
- * folder, re-read on any change (and on a slow timer, in case an event is missed), and hand a new
- * pair to the server only if it is valid. A bad new pair (unparsable, key not matching, expired) is
- * logged and the pair in use stays: an HTTPS endpoint with a stale certificate still works until it
- * expires, one with no certificate does not.
+ * mounted as a volume), kept current without a restart (reloadable.ts says how). A new pair is
+ * handed to the server only if both parse, the key is the certificate's and it has not expired.
  */
 import {createPrivateKey, X509Certificate} from 'node:crypto';
 import {existsSync, readFileSync, realpathSync} from 'node:fs';
 import {join} from 'node:path';
 import {createSecureContext, type SecureContextOptions} from 'node:tls';
-import {watchFolder, type FolderWatch} from '../ops/folder-watch';
 import type {Logger} from '../ops/log';
+import {Reloadable, type ReadResult} from './reloadable';
 
 export const CERT_FILE = 'tls.crt';
 export const KEY_FILE = 'tls.key';
@@ -31,14 +24,15 @@ export interface KeyPair {
   readonly subjectAltName: string;
 }
 
-export type PairResult = {readonly ok: true; readonly pair: KeyPair} | {readonly ok: false; readonly error: string};
+export type PairResult = ReadResult<KeyPair>;
 
 /**
  * Everything a secure context is built from. Always the full set: `setSecureContext` replaces the
- * whole context, so a reload that passed only cert and key would silently drop the TLS floor.
+ * whole context, so a reload that passed only cert and key would silently drop the TLS floor (or
+ * the client CAs). `clientCa`: the CA certificates client certificates are verified against.
  */
-export function secureContextOptions(pair: KeyPair): SecureContextOptions {
-  return {cert: pair.cert, key: pair.key, minVersion: MIN_TLS_VERSION};
+export function secureContextOptions(pair: KeyPair, clientCa?: string): SecureContextOptions {
+  return {cert: pair.cert, key: pair.key, minVersion: MIN_TLS_VERSION, ...(clientCa === undefined ? {} : {ca: clientCa})};
 }
 
 /**
@@ -71,7 +65,7 @@ export function checkPair(cert: string, key: string, now: Date = new Date()): Pa
     const pair: KeyPair = {cert, key, fingerprint: x509.fingerprint256, notAfter, subjectAltName: x509.subjectAltName ?? ''};
     // What the server will do with it; catches anything OpenSSL refuses that the checks above don't.
     createSecureContext(secureContextOptions(pair));
-    return {ok: true, pair};
+    return {ok: true, value: pair};
   } catch (error) {
     return {ok: false, error: `invalid certificate or key: ${(error as Error).message}`};
   }
@@ -85,61 +79,14 @@ export interface CertificateFolderOptions {
   readonly pollMs?: number;
 }
 
-export class CertificateFolder {
-  private current: KeyPair | undefined;
-  private lastRejected: string | undefined;
-  private watcher: FolderWatch | undefined;
-
-  constructor(private readonly options: CertificateFolderOptions) {}
-
-  get pair(): KeyPair | undefined {
-    return this.current;
-  }
-
-  /** Reads the folder; a valid pair different from the one in use becomes current. Never throws. */
-  load(): PairResult {
-    const {dir, logger} = this.options;
-    const result = readPair(dir);
-    if (!result.ok) {
-      // The timer re-reads every few seconds: say it once per distinct problem, not every time.
-      if (result.error !== this.lastRejected) {
-        this.lastRejected = result.error;
-        logger.log('error', this.current ? 'TLS certificate rejected; the previous one stays in use' : 'no valid TLS certificate', {
-          dir,
-          error: result.error,
-          activeFingerprint: this.current?.fingerprint,
-        });
-      }
-      return result;
-    }
-    this.lastRejected = undefined;
-    const previous = this.current;
-    if (previous !== undefined && previous.cert === result.pair.cert && previous.key === result.pair.key) return result;
-    this.current = result.pair;
-    logger.log('info', previous ? 'TLS certificate reloaded' : 'TLS certificate loaded', {
-      dir,
-      fingerprint: result.pair.fingerprint,
-      notAfter: result.pair.notAfter.toISOString(),
-      subjectAltName: result.pair.subjectAltName,
-    });
-    if (previous !== undefined) this.options.onChange(result.pair);
-    return result;
-  }
-
-  /** Follows the folder (see ops/folder-watch.ts): a new valid pair goes to `onChange`. */
-  watch(): void {
-    this.watcher ??= watchFolder({
-      dir: this.options.dir,
-      reload: () => void this.load(),
-      pollMs: this.options.pollMs ?? 30_000,
-      debounceMs: 100,
-      what: 'TLS',
-      logger: this.options.logger,
-    });
-  }
-
-  close(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
-  }
+/** The serving certificate's folder: `load()` once, then `watch()`. */
+export function certificateFolder(options: CertificateFolderOptions): Reloadable<KeyPair> {
+  return new Reloadable<KeyPair>({
+    ...options,
+    what: 'TLS certificate',
+    read: () => readPair(options.dir),
+    same: (a, b) => a.cert === b.cert && a.key === b.key,
+    describe: pair => ({fingerprint: pair.fingerprint, notAfter: pair.notAfter.toISOString(), subjectAltName: pair.subjectAltName}),
+    fingerprint: pair => pair.fingerprint,
+  });
 }

@@ -3,41 +3,57 @@
  *
  * Same runtime as the functions-framework entry (createRuntime: config from INJECTOR_CONFIG, reloaded
  * on change; JSON logs), served over HTTPS with the certificate in TLS_CERT_DIR, reloaded on
- * change. On SIGTERM (the kubelet stopping the pod) it keeps serving for SHUTDOWN_DELAY_SECONDS,
- * while the endpoint is removed from the Service, then stops accepting connections, lets requests in
- * flight finish for up to SHUTDOWN_GRACE_SECONDS, and exits.
+ * change; with CLIENT_CA_FILE, callers must present a certificate from that CA (also reloaded). On
+ * SIGTERM (the kubelet stopping the pod) it keeps serving for SHUTDOWN_DELAY_SECONDS, while the
+ * endpoint is removed from the Service, then stops accepting connections, lets requests in flight
+ * finish for up to SHUTDOWN_GRACE_SECONDS, and exits.
  */
+import {listenProblem} from '../ops/listen';
 import {createRuntime} from '../runtime';
-import {CertificateFolder, type KeyPair} from './certificates';
-import {createWebhookServer} from './server';
+import {certificateFolder, type KeyPair} from './certificates';
+import {clientCaFile, type ClientCaBundle} from './client-ca';
+import type {ClientAuthOptions} from './caller-check';
+import {createWebhookServer, type WebhookServer} from './server';
 import {readSettings, type HttpsSettings} from './settings';
 
 function start(settings: HttpsSettings): void {
   const runtime = createRuntime();
   const {logger} = runtime;
 
-  // The server needs the first pair to be created; the folder needs the server to hand it new ones.
-  let onNewPair: (pair: KeyPair) => void = () => {};
-  const certificates = new CertificateFolder({dir: settings.certDir, logger, pollMs: settings.certPollMs, onChange: pair => onNewPair(pair)});
+  // The server needs the first pair (and client CA bundle) to be created; the watchers hand it new
+  // ones (only after `watch()`, by which time `server` exists).
+  const certificates = certificateFolder({dir: settings.certDir, logger, pollMs: settings.certPollMs, onChange: (pair: KeyPair) => server.setCertificate(pair)});
+  const clientCas =
+    settings.clientCaFile === undefined
+      ? undefined
+      : clientCaFile({file: settings.clientCaFile, logger, pollMs: settings.certPollMs, onChange: (bundle: ClientCaBundle) => server.setClientCa(bundle.pem)});
   const first = certificates.load();
-  if (!first.ok) {
-    // Without a certificate there is nothing to serve; exiting lets the kubelet retry (and shows
-    // the reason in the pod's status) rather than running a server nobody can reach.
+  const firstCa = clientCas?.load();
+  if (!first.ok || (firstCa !== undefined && !firstCa.ok)) {
+    // Without a certificate there is nothing to serve; without the client CA that was asked for,
+    // the server would either let anyone call or refuse everyone. Exiting lets the kubelet retry
+    // (and shows the reason in the pod's status) rather than run a server that can't do its job.
     runtime.close();
     process.exitCode = 1;
     return;
   }
-  const webhook = createWebhookServer({handle: runtime.handle, logger, pair: first.pair, onRefusal: code => runtime.metrics.refusal(code)});
-  onNewPair = pair => webhook.setCertificate(pair);
+  const clientAuth: ClientAuthOptions | undefined =
+    firstCa === undefined ? undefined : {ca: firstCa.value.pem, ...(settings.clientAllowedNames === undefined ? {} : {allowedNames: settings.clientAllowedNames})};
+  const server: WebhookServer = createWebhookServer({handle: runtime.handle, logger, pair: first.value, ...(clientAuth === undefined ? {} : {clientAuth}), onRefusal: code => runtime.metrics.refusal(code)});
   certificates.watch();
+  clientCas?.watch();
+  if (clientAuth !== undefined) logger.log('info', 'client certificates required', {allowedNames: settings.clientAllowedNames ?? 'any the client CA verifies'});
 
-  webhook.server.on('error', error => {
-    logger.log('error', 'HTTPS server failed', {error: String(error)});
+  let listening = false;
+  server.server.on('error', error => {
+    if (listening) logger.log('error', 'HTTPS server failed', {error: String(error)});
+    else logger.log('error', `cannot serve: ${listenProblem(error, settings.port)}`, {port: settings.port, code: (error as NodeJS.ErrnoException).code});
     process.exit(1);
   });
-  webhook.server.listen(settings.port, () => {
-    const address = webhook.server.address();
-    logger.log('info', 'HTTPS server listening', {port: typeof address === 'object' && address !== null ? address.port : settings.port});
+  server.server.listen(settings.port, () => {
+    listening = true;
+    const address = server.server.address();
+    runtime.started({port: typeof address === 'object' && address !== null ? address.port : settings.port, protocol: 'https'});
   });
 
   let stopping = false;
@@ -46,8 +62,9 @@ function start(settings: HttpsSettings): void {
     stopping = true;
     logger.log('info', 'stopping', {signal, delaySeconds: settings.shutdownDelayMs / 1000, graceSeconds: settings.shutdownGraceMs / 1000});
     setTimeout(() => {
-      void webhook.drain(settings.shutdownGraceMs).then(clean => {
+      void server.drain(settings.shutdownGraceMs).then(clean => {
         certificates.close();
+        clientCas?.close();
         runtime.close();
         logger.log(clean ? 'info' : 'warn', clean ? 'stopped' : 'stopped; requests still in flight were cut off after the grace period');
         process.exit(clean ? 0 : 1);

@@ -2,15 +2,18 @@
  * The webhook over HTTPS on plain `node:https`, for the deployment profile: the same framework-free
  * handler functions-framework serves (http/handler.ts), with what an endpoint the kube-apiserver
  * calls directly needs and functions-framework doesn't give: TLS with a certificate that can be
- * replaced while running, a body ceiling enforced while reading, tight timeouts, and a drain.
+ * replaced while running, optionally a client certificate required of callers, a body ceiling
+ * enforced while reading, tight timeouts, and a drain.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import {createServer, type Server} from 'node:https';
+import type {TLSSocket} from 'node:tls';
 import {errorAnswer, JSON_TYPE, type ErrorCode, type HttpAnswer} from '../http/errors';
-import {MAX_BODY_BYTES, type Handler} from '../http/handler';
+import {isProbe, MAX_BODY_BYTES, type Handler} from '../http/handler';
 import type {Logger} from '../ops/log';
 import {declaredLength, readBody} from './body';
 import {secureContextOptions, type KeyPair} from './certificates';
+import {CallerCheck, type ClientAuthOptions} from './caller-check';
 
 export const TIMEOUTS = {
   /** A client gets 10 s to send its headers: a slow-header client can't hold a connection open. */
@@ -29,8 +32,9 @@ export interface WebhookServerOptions {
   readonly handle: Handler;
   readonly logger: Logger;
   readonly pair: KeyPair;
+  readonly clientAuth?: ClientAuthOptions;
   readonly maxBodyBytes?: number;
-  /** Counts refusals answered here rather than by the handler (the body limit), e.g. in metrics. */
+  /** Counts refusals answered here rather than by the handler (body limit, caller refused), e.g. in metrics. */
   readonly onRefusal?: (code: ErrorCode) => void;
 }
 
@@ -38,6 +42,12 @@ export interface WebhookServer {
   readonly server: Server;
   /** New connections use this pair; connections already open keep the one they negotiated. */
   setCertificate(pair: KeyPair): void;
+  /**
+   * New connections are verified against these CAs. Idle connections verified against the old ones
+   * are closed now, busy ones after their answer: a caller the new CAs refuse loses its connection
+   * after at most the request in flight. Only with `clientAuth`.
+   */
+  setClientCa(ca: string): void;
   /**
    * Stops accepting connections and lets requests in flight finish; connections close as their
    * responses end. Resolves true once the last connection is gone, or false when `graceMs` ran out
@@ -84,6 +94,18 @@ function closeAfterLinger(req: IncomingMessage): void {
   };
 }
 
+/**
+ * A refused caller's answer: our usual `{"error": {code, message}}`, which is also a Kubernetes
+ * `Status` (kind, apiVersion, status, reason, code, message). The apiserver's webhook client decodes
+ * a Status from an error answer and puts its message in its log; for any other body it logs only a
+ * generic line for the status code ("the server has asked for the client to provide credentials").
+ */
+function callerRefusal(code: ErrorCode, message: string): HttpAnswer {
+  const {status, headers} = errorAnswer(code, message);
+  const reason = status === 401 ? 'Unauthorized' : 'Forbidden';
+  return {status, headers, body: JSON.stringify({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason, code: status, message, error: {code, message}})};
+}
+
 const internalError = (): HttpAnswer => ({
   status: 500,
   headers: {'content-type': JSON_TYPE},
@@ -91,8 +113,11 @@ const internalError = (): HttpAnswer => ({
 });
 
 export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
-  const {handle, logger} = options;
+  const {handle, logger, clientAuth} = options;
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const callers = clientAuth === undefined ? undefined : new CallerCheck(clientAuth, logger);
+  let pair = options.pair;
+  let clientCa = clientAuth?.ca;
   let draining = false;
 
   const send = (res: ServerResponse, answer: HttpAnswer, close: boolean): void => {
@@ -103,8 +128,24 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     res.end(answer.body);
   };
 
+  /**
+   * A caller without an acceptable certificate gets 401/403 and the connection is closed, before
+   * a byte of its body is read. Probes (health, metrics) need no certificate.
+   */
+  const refuseCaller = (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
+    if (callers === undefined || isProbe(req.method ?? 'GET', path)) return false;
+    const verdict = callers.verdict(req.socket as TLSSocket);
+    if (verdict.ok) return false;
+    callers.refused(verdict, req, path);
+    options.onRefusal?.(verdict.code);
+    closeAfterLinger(req);
+    send(res, callerRefusal(verdict.code, verdict.message), true);
+    return true;
+  };
+
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = pathOf(req.url);
+    if (refuseCaller(req, res, path)) return;
     const body = await readBody(req, limit);
     if (!body.ok) {
       if (body.reason === 'aborted') {
@@ -126,12 +167,16 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       logger.log('error', 'request failed', {path, error: String(error)});
       answer = internalError();
     }
-    send(res, answer, draining);
+    send(res, answer, draining || callers?.stale(req.socket as TLSSocket) === true);
   };
 
   const server = createServer(
     {
-      ...secureContextOptions(options.pair),
+      ...secureContextOptions(pair, clientCa),
+      // Ask every caller for a certificate but finish every handshake: the verdict is taken above,
+      // where it can be answered with its reason and counted (client-auth.ts, docs/tls.md).
+      requestCert: clientAuth !== undefined,
+      rejectUnauthorized: false,
       headersTimeout: TIMEOUTS.headersMs,
       requestTimeout: TIMEOUTS.requestMs,
       keepAliveTimeout: TIMEOUTS.keepAliveMs,
@@ -142,20 +187,33 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   // `Expect: 100-continue` (curl sends it for large bodies): refuse an oversized body before the
   // client sends it, otherwise invite it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseCaller(req, res, pathOf(req.url))) return;
     const declared = declaredLength(req);
     if (declared === undefined || declared <= limit) res.writeContinue();
     void onRequest(req, res);
   });
 
+  if (callers !== undefined) server.on('secureConnection', (socket: TLSSocket) => callers.connected(socket));
   // Failed handshakes (TLS 1.1 clients, port scanners, the kubelet's TCP probes) are not our errors.
   server.on('tlsClientError', error => logger.log('debug', 'TLS handshake failed', {error: error.message}));
 
   return {
     server,
-    setCertificate: pair => server.setSecureContext(secureContextOptions(pair)),
+    setCertificate: next => {
+      pair = next;
+      server.setSecureContext(secureContextOptions(pair, clientCa));
+    },
+    setClientCa: ca => {
+      if (clientAuth === undefined) throw new Error('setClientCa on a server without clientAuth');
+      clientCa = ca;
+      server.setSecureContext(secureContextOptions(pair, clientCa));
+      callers?.caChanged();
+      server.closeIdleConnections();
+    },
     drain: graceMs =>
       new Promise<boolean>(resolve => {
         draining = true;
+        callers?.end();
         const timer = setTimeout(() => {
           server.closeAllConnections();
           resolve(false);

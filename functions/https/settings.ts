@@ -7,7 +7,11 @@
  *                            (/etc/nsm-sidecar-injector/tls)
  *   SHUTDOWN_DELAY_SECONDS   on SIGTERM, keep serving this long before closing the listener (0)
  *   SHUTDOWN_GRACE_SECONDS   then wait at most this long for in-flight requests (15)
- *   TLS_RELOAD_POLL_SECONDS  safety-net re-read of the certificate folder (30)
+ *   TLS_RELOAD_POLL_SECONDS  safety-net re-read of the certificate folder (and client CA file) (30)
+ *   CLIENT_CA_FILE           PEM CA bundle: callers must present a certificate it verifies
+ *                            (mutual TLS; unset: no client certificate asked for)
+ *   CLIENT_ALLOWED_NAMES     comma-separated subject CNs or SAN DNS names that may call (needs
+ *                            CLIENT_CA_FILE; unset: any certificate the CAs verify)
  */
 
 export interface HttpsSettings {
@@ -16,6 +20,8 @@ export interface HttpsSettings {
   readonly shutdownDelayMs: number;
   readonly shutdownGraceMs: number;
   readonly certPollMs: number;
+  readonly clientCaFile?: string;
+  readonly clientAllowedNames?: readonly string[];
 }
 
 export const DEFAULT_CERT_DIR = '/etc/nsm-sidecar-injector/tls';
@@ -26,6 +32,27 @@ function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number of seconds >= 0, not ${JSON.stringify(raw)}`);
   return Math.round(value * 1000);
+}
+
+/** CLIENT_ALLOWED_NAMES: names separated by commas, blanks around them ignored; none is an error. */
+function allowedNames(raw: string): string[] {
+  const names = raw.split(',').map(n => n.trim());
+  if (names.some(n => n === '' || /\s/.test(n))) {
+    throw new Error(`CLIENT_ALLOWED_NAMES must be names separated by commas (subject CNs or DNS names), not ${JSON.stringify(raw)}`);
+  }
+  return names;
+}
+
+function clientAuthSettings(env: NodeJS.ProcessEnv): Pick<HttpsSettings, 'clientCaFile' | 'clientAllowedNames'> {
+  const caFile = env['CLIENT_CA_FILE'];
+  const names = env['CLIENT_ALLOWED_NAMES'];
+  const hasNames = names !== undefined && names.trim() !== '';
+  if (caFile === undefined || caFile === '') {
+    // Names without a CA would check nothing: say so rather than run open while looking closed.
+    if (hasNames) throw new Error('CLIENT_ALLOWED_NAMES needs CLIENT_CA_FILE: without a client CA no caller certificate is asked for');
+    return {};
+  }
+  return {clientCaFile: caFile, ...(hasNames ? {clientAllowedNames: allowedNames(names)} : {})};
 }
 
 /** Throws with a message naming the bad variable; main.ts turns that into exit code 1. */
@@ -42,5 +69,6 @@ export function readSettings(env: NodeJS.ProcessEnv): HttpsSettings {
     shutdownDelayMs: seconds(env, 'SHUTDOWN_DELAY_SECONDS', 0),
     shutdownGraceMs: seconds(env, 'SHUTDOWN_GRACE_SECONDS', 15),
     certPollMs,
+    ...clientAuthSettings(env),
   };
 }

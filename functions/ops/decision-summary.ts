@@ -47,7 +47,7 @@ export function summarize(record: DecisionRecord): DecisionSummary {
     dryRun: request.dryRun === true,
     outcome: decision.outcome,
     reason: decision.outcome === 'skipped' ? decision.reason : undefined,
-    requestedBy: decision.outcome === 'injected' ? decision.requestedBy : undefined,
+    requestedBy: decision.outcome === 'injected' || decision.outcome === 'deferred' ? decision.requestedBy : undefined,
     injected:
       decision.outcome === 'injected'
         ? {initContainers: [...decision.injected.initContainers], containers: [...decision.injected.containers], volumes: [...decision.injected.volumes]}

@@ -12,6 +12,7 @@
  * and an error per event, CPU taken from the answers (docs/benchmarks.md). While paused, items
  * wait within the capacity and beyond it are dropped, as ever.
  */
+import {BurstLog} from './burst-log';
 import type {Logger} from './log';
 
 export const DELIVERY_RESULTS = ['sent', 'failed', 'dropped'] as const;
@@ -48,12 +49,6 @@ function describe(error: unknown): string {
   return typeof code === 'string' ? code : 'delivery failed';
 }
 
-interface Burst {
-  dropped: number;
-  failed: number;
-  readonly timer: NodeJS.Timeout;
-}
-
 interface InFlight {
   readonly controller: AbortController;
   /** Set when close() has already counted it, so its late settlement is not counted again. */
@@ -65,12 +60,22 @@ export class DeliveryQueue<T> {
   private readonly inFlight = new Set<InFlight>();
   private scheduled = false;
   private closed = false;
-  private burst: Burst | undefined;
+  private readonly losses: BurstLog<'dropped' | 'failed'>;
   private idleWaiters: Array<() => void> = [];
   private backoff = 0;
   private resume: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: DeliveryQueueOptions<T>) {}
+  constructor(private readonly options: DeliveryQueueOptions<T>) {
+    this.losses = new BurstLog({
+      logger: options.logger,
+      level: 'warn',
+      kinds: ['dropped', 'failed'],
+      started: `${options.what} are being lost; more losses are counted, and summed up when this burst ends`,
+      ended: `${options.what} lost in this burst`,
+      ...(options.burstMs === undefined ? {} : {windowMs: options.burstMs}),
+      ...(options.context === undefined ? {} : {context: options.context}),
+    });
+  }
 
   get length(): number {
     return this.waiting.length;
@@ -111,7 +116,7 @@ export class DeliveryQueue<T> {
     this.resume = undefined;
     const unsent = this.waiting.splice(0).length;
     for (let i = 0; i < unsent; i++) this.lost('dropped', 'shut down');
-    this.endBurst();
+    this.losses.end();
     this.settle();
   }
 
@@ -175,24 +180,6 @@ export class DeliveryQueue<T> {
 
   private lost(result: 'dropped' | 'failed', cause: string): void {
     this.options.onResult(result);
-    if (this.burst === undefined) {
-      this.options.logger.log('warn', `${this.options.what} are being lost; more losses are counted, and summed up when this burst ends`, {
-        ...this.options.context,
-        result,
-        cause,
-      });
-      const timer = setTimeout(() => this.endBurst(), this.options.burstMs ?? 60_000);
-      timer.unref();
-      this.burst = {dropped: 0, failed: 0, timer};
-    }
-    this.burst[result] += 1;
-  }
-
-  private endBurst(): void {
-    const burst = this.burst;
-    if (burst === undefined) return;
-    clearTimeout(burst.timer);
-    this.burst = undefined;
-    this.options.logger.log('warn', `${this.options.what} lost in this burst`, {...this.options.context, dropped: burst.dropped, failed: burst.failed});
+    this.losses.note(result, {result, cause});
   }
 }

@@ -4,7 +4,7 @@
  * kinds outside the injectable ones and unknown operations are `other`, never the caller's string.
  * Label sets known up front start at 0 so that rate() and alerts see the first increment.
  */
-import {REQUEST_SOURCES, SKIP_REASONS} from '../core/decision';
+import {DEFERRED_SOURCES, REQUEST_SOURCES, SKIP_REASONS} from '../core/decision';
 import {INJECTABLE_KINDS, injectableKind} from '../core/kinds';
 import type {LoadResult} from '../config/source';
 import {ERROR_CODES, type ErrorCode} from '../http/errors';
@@ -27,7 +27,7 @@ export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 
 export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
 export const OTHER = 'other';
-export const DECISION_OUTCOMES = ['injected', 'skipped', 'error'] as const;
+export const DECISION_OUTCOMES = ['injected', 'deferred', 'skipped', 'error'] as const;
 /** The `reason` of an `error` decision: the injector threw (a bug); the pod was allowed unchanged. */
 export const ERROR_REASON = 'exception';
 export const CONFIG_LOAD_RESULTS = ['ok', 'rejected'] as const;
@@ -52,6 +52,8 @@ function decisionLabels(decision: DecisionRecord['decision']): {outcome: string;
   switch (decision.outcome) {
     case 'injected':
       return {outcome: 'injected', reason: decision.requestedBy};
+    case 'deferred':
+      return {outcome: 'deferred', reason: decision.requestedBy};
     case 'skipped':
       return {outcome: 'skipped', reason: decision.reason};
     case 'error':
@@ -72,7 +74,7 @@ export function createMetrics(version: string): InjectorMetrics {
   });
   const decisions = new Counter({
     name: name('decisions_total'),
-    help: 'Decisions: injected (reason: what asked for it), skipped (reason: why not), error (the injector failed; allowed unchanged).',
+    help: 'Decisions: injected (reason: what asked for it), deferred (a workload whose pods are injected when created; reason: what asked for it), skipped (reason: why not), error (the injector failed; allowed unchanged).',
     labelNames: ['outcome', 'reason'] as const,
     registers,
   });
@@ -126,6 +128,7 @@ export function createMetrics(version: string): InjectorMetrics {
 
   for (const kind of INJECTABLE_KINDS) for (const operation of OPERATIONS) requests.inc({kind, operation}, 0);
   for (const reason of REQUEST_SOURCES) decisions.inc({outcome: 'injected', reason}, 0);
+  for (const reason of DEFERRED_SOURCES) decisions.inc({outcome: 'deferred', reason}, 0);
   for (const reason of SKIP_REASONS) decisions.inc({outcome: 'skipped', reason}, 0);
   decisions.inc({outcome: 'error', reason: ERROR_REASON}, 0);
   for (const code of ERROR_CODES) refusals.inc({code}, 0);

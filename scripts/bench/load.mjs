@@ -9,30 +9,13 @@
  */
 import {readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
+import {histogram, percentile} from './lib/stats.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 
 const spec = JSON.parse(process.argv[2]);
 const body = readFileSync(spec.bodyFile);
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index];
-}
-
-/** [bucket, count] pairs of 10 µs buckets, from sorted latencies in ms. */
-function histogram(sorted) {
-  const pairs = [];
-  for (const ms of sorted) {
-    const bucket = Math.floor(ms * 100);
-    const last = pairs[pairs.length - 1];
-    if (last !== undefined && last[0] === bucket) last[1]++;
-    else pairs.push([bucket, 1]);
-  }
-  return pairs;
-}
 
 function once(options) {
   return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
  * `npm run bench`: builds, then measures the webhook against its floors on this machine and prints
  * a table of figures, ratios and budget verdicts (see docs/benchmarks.md for what each one means).
  *
- *   node scripts/bench/run.mjs [--quick] [--only core,http,memory,cold,imports] [--explain] [--update-docs] [--keep]
+ *   node scripts/bench/run.mjs [--quick] [--only core,http,memory,cold,imports,handshakes] [--explain] [--update-docs] [--keep]
  *
  *   core     in-process: mutateReview and the handler vs JSON.parse+stringify (scripts/bench/core.mjs)
  *   http     autocannon in a child process against ours (`npm start`'s command), a functions-framework
@@ -11,6 +11,8 @@
  *   memory   (with http) idle RSS, then heap and RSS up to 100k reviews, ours vs the echo function
  *   cold     spawn -> first answered review, ours vs the echo function and the bare servers
  *   imports  what each import on the start-up path costs
+ *   handshakes  the HTTPS entry point with a new TLS connection per request: server-only TLS vs
+ *            client certificates required (CLIENT_CA_FILE), and refusing callers without one
  *   --explain      adds HTTP variants that split our cost (logging, response, handler, framework)
  *   --quick        short runs, for trying the script out (figures too noisy to quote)
  *   --update-docs  writes the table into docs/benchmarks.md (between the bench:begin/end markers)
@@ -26,7 +28,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {spawnServerTimed} from './lib/cold.mjs';
 import {typicalReview} from './lib/reviews.mjs';
-import {makeTargets} from './lib/targets.mjs';
+import {makeCertificate, makeClientCertificates, makeTargets} from './lib/targets.mjs';
 import {BENCH_DIR, ROOT, cpuSeconds, ffMain, heapAfterGc, killAll, post, rssBytes, sleep, startServer, stop, track} from './lib/proc.mjs';
 import {histPercentile, median, mergeHist} from './lib/stats.mjs';
 import {evaluateBudgets, renderTable, updateDocs} from './lib/report.mjs';
@@ -39,7 +41,8 @@ const option = name => {
   return argv[i].includes('=') ? argv[i].split('=').slice(1).join('=') : argv[i + 1];
 };
 const QUICK = flag('quick');
-const PHASES = new Set((option('only') ?? 'core,http,memory,cold,imports').split(',').map(s => s.trim()));
+const ALL_PHASES = ['core', 'http', 'memory', 'cold', 'imports', 'handshakes'];
+const PHASES = new Set((option('only') ?? ALL_PHASES.join(',')).split(',').map(s => s.trim()));
 const EXPLAIN = flag('explain');
 
 const S = {
@@ -49,6 +52,9 @@ const S = {
   warmupSec: QUICK ? 0.5 : 1.5,
   coldRuns: QUICK ? 3 : 7,
   importRuns: QUICK ? 3 : 5,
+  handshakeWorkers: 8,
+  handshakeRounds: QUICK ? 2 : 4,
+  handshakeRoundSec: QUICK ? 1.5 : 3,
   memoryReviews: QUICK ? 20_000 : 100_000,
   memoryBaselineAt: QUICK ? 5_000 : 20_000,
   loadMaxSec: 90,
@@ -341,6 +347,65 @@ async function importsPhase(results) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// TLS handshakes: what requiring client certificates costs
+
+/**
+ * The HTTPS entry point under a load of new connections (a full TLS handshake per request): without
+ * client certificates, with CLIENT_CA_FILE and the caller presenting its certificate, and with
+ * CLIENT_CA_FILE and callers presenting none (each refused with a 401). Interleaved rounds; server
+ * CPU from /proc. The load generator (handshakes.mjs) runs in its own process.
+ */
+async function handshakesPhase(results) {
+  const https = join(ROOT, 'dist', 'functions', 'https', 'main.js');
+  const certDir = makeCertificate(join(tmp, 'handshakes'));
+  const client = makeClientCertificates(tmp);
+  const mtlsEnv = {TLS_CERT_DIR: certDir, CLIENT_CA_FILE: client.caFile, CLIENT_ALLOWED_NAMES: 'kube-apiserver-admission', LOG_LEVEL: 'warn'};
+  const cases = [
+    {id: 'tls', label: 'server-only TLS', env: {TLS_CERT_DIR: certDir, LOG_LEVEL: 'warn'}, load: {}, expectStatus: 200},
+    {id: 'mtls', label: 'client certificate required and presented', env: mtlsEnv, load: {certFile: client.certFile, keyFile: client.keyFile}, expectStatus: 200},
+    {id: 'mtls-refused', label: 'client certificate required, none presented (401)', env: mtlsEnv, load: {}, expectStatus: 401},
+  ];
+  results.handshakes = {settings: {workers: S.handshakeWorkers, rounds: S.handshakeRounds, roundSec: S.handshakeRoundSec}, targets: {}};
+  const servers = new Map();
+  try {
+    for (const c of cases) {
+      // LOG_LEVEL warn for all three: the decision log line per review is not what is compared here.
+      servers.set(c.id, await startServer({name: c.id, script: https, env: c.env, scheme: 'https', logFile: join(tmp, `handshakes-${c.id}.log`)}));
+      results.handshakes.targets[c.id] = {label: c.label, rounds: []};
+    }
+    const run = (c, durationSec) =>
+      runJson([join(BENCH_DIR, 'handshakes.mjs'), JSON.stringify({url: servers.get(c.id).url, bodyFile: REVIEW_FILE, caFile: join(certDir, 'tls.crt'), workers: S.handshakeWorkers, durationSec, expectStatus: c.expectStatus, ...c.load})]);
+    for (const c of cases) await run(c, S.warmupSec);
+    for (let round = 0; round < S.handshakeRounds; round++) {
+      for (const c of cases.map((_, i) => cases[(i + round) % cases.length])) {
+        const pid = servers.get(c.id).pid;
+        const cpu0 = cpuSeconds(pid);
+        const r = await run(c, S.handshakeRoundSec);
+        results.handshakes.targets[c.id].rounds.push({...r, cpuSec: cpuSeconds(pid) - cpu0});
+        log(`handshakes round ${round + 1}/${S.handshakeRounds} ${c.id}: ${Math.round(r.rps)} req/s, p99 ${r.p99.toFixed(2)} ms${r.errors || r.other ? `, ${r.errors} errors, ${r.other} unexpected statuses` : ''}`);
+      }
+    }
+    for (const target of Object.values(results.handshakes.targets)) {
+      const rounds = target.rounds;
+      const requests = rounds.reduce((n, r) => n + r.requests, 0);
+      const hist = mergeHist(rounds.map(r => r.hist));
+      Object.assign(target, {
+        requests,
+        failures: rounds.reduce((n, r) => n + r.errors + r.other, 0),
+        rps: requests / rounds.reduce((n, r) => n + r.durationSec, 0),
+        p50: histPercentile(hist, 50),
+        p99: histPercentile(hist, 99),
+        cpuUsPerRequest: (1e6 * rounds.reduce((n, r) => n + r.cpuSec, 0)) / requests,
+      });
+      target.roundRps = rounds.map(r => Math.round(r.rps));
+      delete target.rounds;
+    }
+  } finally {
+    await Promise.all([...servers.values()].map(s => stop(s.child)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main() {
   const results = {machine: machine(), settings: {...S, quick: QUICK, explain: EXPLAIN}};
@@ -353,6 +418,7 @@ async function main() {
   if (PHASES.has('http')) await httpPhase(results);
   if (PHASES.has('cold')) await coldPhase(results);
   if (PHASES.has('imports')) await importsPhase(results);
+  if (PHASES.has('handshakes')) await handshakesPhase(results);
   results.budgets = evaluateBudgets(results);
   results.elapsedSec = (Date.now() - started) / 1000;
   const table = renderTable(results);
@@ -361,7 +427,7 @@ async function main() {
   writeFileSync(join(outDir, 'latest.txt'), table);
   process.stdout.write(table);
   if (flag('update-docs')) {
-    const complete = ['core', 'http', 'memory', 'cold', 'imports'].every(p => PHASES.has(p)) && !QUICK;
+    const complete = ALL_PHASES.every(p => PHASES.has(p)) && !QUICK;
     const written = updateDocs(join(ROOT, 'docs', 'benchmarks.md'), table, results, {complete});
     log(written.length > 0 ? `docs/benchmarks.md: wrote ${written.join(' and ')}` : 'docs/benchmarks.md left as is: only a full, non-quick run (or --explain) writes it');
   }

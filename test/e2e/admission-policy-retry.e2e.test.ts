@@ -19,7 +19,7 @@ const REFUSAL = /is forbidden: ValidatingAdmissionPolicy 'nsm-sidecar-injector' 
 
 let cluster: Cluster;
 beforeAll(async () => {
-  cluster = await startCluster({admissionPolicy: true, controlPlane: {controllerManager: true}});
+  cluster = await startCluster({admissionPolicy: true, controllerManager: true});
   await cluster.namespace('apps');
 });
 afterAll(async () => cluster?.stop());

@@ -8,7 +8,10 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {Container, Pod} from 'kubernetes-types/core/v1';
+import {execFileSync} from 'node:child_process';
 import {CASE_NAMESPACES, casePod, POLICY_CASES, type PolicyCase} from '../support/admission-policy-cases';
+import {blockWith, commandBlocks, type CommandBlock} from '../support/doc-blocks';
+import {ensureControlPlaneBinaries} from './harness/controlplane';
 import {isStatus, KubeApiError} from './harness/kube';
 import {BINDING_PATH, POLICY_PATH, policyChecks, refusal} from './support/admission-policy';
 import {eventually, startCluster, type Cluster} from './support/cluster';
@@ -34,11 +37,35 @@ writeFileSync(
 );
 
 let cluster: Cluster;
+let kubectl: string;
+
+/** The command block of docs/deploy.md that shows the policy's refusal (its output block). */
+const refusalBlock = (): CommandBlock | undefined => commandBlocks('docs/deploy.md').find(b => b.output?.includes('is forbidden: ValidatingAdmissionPolicy') === true);
+
+/** The one-command block of docs/deploy.md that is exactly `command`. */
+function blockOf(command: string): CommandBlock {
+  const found = commandBlocks('docs/deploy.md').filter(b => b.text.trim() === command);
+  if (found.length !== 1) throw new Error(`docs/deploy.md: expected one block that is ${JSON.stringify(command)}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** A command of docs/deploy.md, run with the control plane's kubectl and admin kubeconfig: its stdout, or its failure. */
+function docCommand(block: CommandBlock): {stdout: string} | {stderr: string} {
+  const line = block.text.trim();
+  try {
+    return {stdout: execFileSync('sh', ['-ec', line.replace(/^kubectl /, `${kubectl} `)], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, KUBECONFIG: cluster.cp.kubeconfigPath}})};
+  } catch (error) {
+    return {stderr: String((error as {stderr?: unknown}).stderr)};
+  }
+}
+
 beforeAll(async () => {
+  kubectl = `${(await ensureControlPlaneBinaries()).dir}/kubectl`;
   cluster = await startCluster({
     admissionPolicy: true,
     // With kube-controller-manager: its admission-policy status controller type-checks the policy.
-    controlPlane: {controllerManager: true, extraApiserverArgs: [`--audit-policy-file=${join(auditDir, 'policy.yaml')}`, `--audit-log-path=${join(auditDir, 'audit.log')}`]},
+    controllerManager: true,
+    apiserverArgs: () => [`--audit-policy-file=${join(auditDir, 'policy.yaml')}`, `--audit-log-path=${join(auditDir, 'audit.log')}`],
   });
   for (const ns of Object.values(CASE_NAMESPACES)) await cluster.namespace(ns.name, ns);
   await cluster.namespace('apps');
@@ -158,6 +185,14 @@ describe('the function down', () => {
     expect(String(error)).toContain(`(the ${NSM} annotation of namespace ${CASE_NAMESPACES.asks.name})`);
   });
 
+  it('docs/deploy.md: "Try it" with the injector down prints the refusal the docs show', async () => {
+    const block = refusalBlock();
+    expect(block?.text.trim()).toMatch(/^kubectl -n apps run client .*--annotations=networkservicemesh\.io=/);
+    const shown = block?.output?.trim();
+    expect(shown).toMatch(/^Error from server \(Forbidden\)/);
+    expect(docCommand(block!)).toEqual({stderr: `${shown}\n`});
+  });
+
   it('says a controller retries when the pod has one', async () => {
     const owned = pod('down-owned', {annotations: {[NSM]: 'kernel://a/nsm-1'}});
     owned.metadata = {...owned.metadata, ownerReferences: [{apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: '6b0c4a3e-0000-4000-8000-000000000001', controller: true}]};
@@ -183,8 +218,8 @@ describe('the function down', () => {
     };
     afterAll(async () => setActions(['Deny']));
 
-    it('Warn: the pod is created without sidecars and the client gets the message as a warning', async () => {
-      await setActions(['Warn']);
+    it('Warn (the command of docs/deploy.md): the pod is created without sidecars and the client gets the message as a warning', async () => {
+      expect(docCommand(blockWith('docs/deploy.md', 'kubectl patch validatingadmissionpolicybinding'))).toEqual({stdout: 'validatingadmissionpolicybinding.admissionregistration.k8s.io/nsm-sidecar-injector patched\n'});
       const warnings = cluster.admin.warnings.length;
       const created = await eventually('the Warn action to apply', async () =>
         createIn('apps', pod(`warned-${Date.now()}`, {annotations: {[NSM]: 'kernel://a/nsm-1'}})).catch(() => undefined),
@@ -210,8 +245,8 @@ describe('the function down', () => {
       expect(failures).toEqual([expect.objectContaining({policy: POLICY, message: expect.stringMatching(/^this pod asks for network services/)})]);
     });
 
-    it('deleting the binding turns it off: pods are admitted without sidecars again', async () => {
-      await cluster.admin.delete(binding());
+    it('deleting the binding (the command of docs/deploy.md) turns it off: pods are admitted without sidecars again', async () => {
+      expect(docCommand(blockOf('kubectl delete validatingadmissionpolicybinding nsm-sidecar-injector'))).toEqual({stdout: 'validatingadmissionpolicybinding.admissionregistration.k8s.io "nsm-sidecar-injector" deleted\n'});
       try {
         const created = await eventually('the policy to be off', async () => createIn('apps', pod(`unbound-${Date.now()}`, {annotations: {[NSM]: 'kernel://a/nsm-1'}})).catch(() => undefined));
         expect(names(created.spec?.containers)).toEqual(['app']);

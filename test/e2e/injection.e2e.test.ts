@@ -1,12 +1,13 @@
 /**
  * What the apiserver stores when it calls our function, through the API: pods and every workload
- * kind, dry-run, excluded namespaces, native sidecars, and reinvocation with a second webhook.
+ * kind (in both workload modes), dry-run, excluded namespaces, native sidecars, and reinvocation
+ * with a second webhook.
  */
 import {createServer, type Server} from 'node:https';
 import type {AddressInfo} from 'node:net';
 import type {Container, Pod, PodTemplateSpec} from 'kubernetes-types/core/v1';
 import {stringify} from 'yaml';
-import {defaultConfig} from '../support/fixtures';
+import {defaultConfig, HASH_LABEL} from '../support/fixtures';
 import {makeTestCerts} from '../support/test-ca';
 import {createDefaultServiceAccount} from './harness/controlplane';
 import {isStatus} from './harness/kube';
@@ -52,7 +53,7 @@ describe('pods', () => {
       ['spire-agent-socket', '/run/spire/sockets', 'Directory'],
       ['nsm-socket', '/var/lib/networkservicemesh', 'Directory'],
     ]);
-    expect(stored.metadata?.labels).toEqual({'spiffe.io/spiffe-id': 'true'});
+    expect(stored.metadata?.labels).toEqual({'spiffe.io/spiffe-id': 'true', [HASH_LABEL]: defaultConfig().hash});
     expect(JSON.parse(stored.metadata?.annotations?.[STATUS] ?? '{}')).toMatchObject({config: defaultConfig().hash});
   });
 
@@ -109,14 +110,26 @@ describe('workloads', () => {
     ['Job', '/apis/batch/v1/namespaces/apps/jobs', {template: jobTemplate(ask)}, o => o.spec.template],
     ['CronJob', '/apis/batch/v1/namespaces/apps/cronjobs', {schedule: '0 2 * * *', jobTemplate: {spec: {template: jobTemplate(ask)}}}, o => o.spec.jobTemplate.spec.template],
   ];
+  const apiVersionOf = (path: string): string => (path.startsWith('/apis/batch') ? 'batch/v1' : 'apps/v1');
 
-  it.each(cases)('injects the pod template of a %s', async (kind, path, spec, templateOf) => {
-    const apiVersion = path.startsWith('/apis/batch') ? 'batch/v1' : 'apps/v1';
-    await cluster.admin.create(path, {apiVersion, kind, metadata: {name: kind.toLowerCase()}, spec});
+  it.each(cases)('stores a %s as written: its pods are injected when they are created', async (kind, path, spec, templateOf) => {
+    await cluster.admin.create(path, {apiVersion: apiVersionOf(path), kind, metadata: {name: kind.toLowerCase()}, spec});
     const stored = templateOf(await cluster.admin.get(`${path}/${kind.toLowerCase()}`));
-    expect(names(stored.spec?.initContainers)).toEqual(['cmd-nsc-init']);
-    expect(names(stored.spec?.containers)).toEqual(['app', 'cmd-nsc']);
-    expect(stored.metadata?.annotations?.[STATUS]).toBeDefined();
+    expect(names(stored.spec?.initContainers)).toEqual([]);
+    expect(names(stored.spec?.containers)).toEqual(['app']);
+    expect(stored.metadata?.annotations).toEqual(ask);
+    // (The Job controller's admission adds labels of its own to a Job's template; none of ours.)
+    expect(stored.metadata?.labels).toMatchObject({app: 'w'});
+    expect(Object.keys(stored.metadata?.labels ?? {}).filter(k => k === HASH_LABEL || k === 'spiffe.io/spiffe-id')).toEqual([]);
+  });
+
+  it("copies a request on a workload's own metadata into its pod template, and changes nothing else", async () => {
+    const sent = {apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: {name: 'nsm-style', annotations: ask}, spec: {serviceName: 'w', selector: {matchLabels: {app: 'w'}}, template: template({})}};
+    const stored = await cluster.admin.create<{spec: {template: PodTemplateSpec}}>('/apis/apps/v1/namespaces/apps/statefulsets', sent);
+    expect(stored.spec.template.metadata?.annotations).toEqual(ask);
+    expect(stored.spec.template.spec?.containers).toEqual([expect.objectContaining({name: 'app', image: 'busybox:1.36'})]);
+    expect(stored.spec.template.spec?.initContainers).toBeUndefined();
+    expect(stored.spec.template.spec?.volumes).toBeUndefined();
   });
 
   it('leaves the template of a Deployment-owned ReplicaSet alone', async () => {
@@ -129,22 +142,46 @@ describe('workloads', () => {
     const rs = await cluster.admin.create<{spec: {template: PodTemplateSpec}}>('/apis/apps/v1/namespaces/apps/replicasets', {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
-      metadata: {name: 'owner-abc', ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name: 'owner', uid: owner.metadata.uid, controller: true}]},
-      spec: {selector: {matchLabels: {app: 'o'}}, template: {metadata: {labels: {app: 'o'}, annotations: ask}, spec: {containers: [{name: 'app', image: 'nginx'}]}}},
+      metadata: {name: 'owner-abc', annotations: ask, ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name: 'owner', uid: owner.metadata.uid, controller: true}]},
+      spec: {selector: {matchLabels: {app: 'o'}}, template: {metadata: {labels: {app: 'o'}}, spec: {containers: [{name: 'app', image: 'nginx'}]}}},
     });
+    // Neither injected nor given the workload's request: its template must stay the Deployment's.
     expect(names(rs.spec.template.spec?.containers)).toEqual(['app']);
+    expect(rs.spec.template.metadata?.annotations).toBeUndefined();
   });
 
-  it('a pod created from an injected template is stored with one copy of everything', async () => {
-    const deployment = await cluster.admin.get<{spec: {template: PodTemplateSpec}}>('/apis/apps/v1/namespaces/apps/deployments/deployment');
-    const fromTemplate = await cluster.admin.create<Pod>('/api/v1/namespaces/apps/pods', {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {...deployment.spec.template.metadata, generateName: 'deployment-'},
-      spec: deployment.spec.template.spec,
+  describe('with workloads: inject-template', () => {
+    const deploymentProbe = {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'mode-probe'}, spec: {selector: {matchLabels: {app: 'w'}}, template: template(ask)}};
+    const swapTo = async (config: object, injected: boolean) => {
+      cluster.config.swap(stringify(config));
+      await eventually(`the webhook to ${injected ? '' : 'no longer '}inject templates`, async () => {
+        const probe = await cluster.admin.create<{spec: {template: PodTemplateSpec}}>('/apis/apps/v1/namespaces/apps/deployments', deploymentProbe, {dryRun: true});
+        return names(probe.spec.template.spec?.containers).includes('cmd-nsc') === injected ? true : undefined;
+      });
+    };
+    beforeAll(async () => swapTo({...defaultConfig().config, workloads: 'inject-template'}, true));
+    afterAll(async () => swapTo(defaultConfig().config, false));
+
+    it.each(cases)('injects the pod template of a %s', async (kind, path, spec, templateOf) => {
+      const name = `${kind.toLowerCase()}-t`;
+      await cluster.admin.create(path, {apiVersion: apiVersionOf(path), kind, metadata: {name}, spec});
+      const stored = templateOf(await cluster.admin.get(`${path}/${name}`));
+      expect(names(stored.spec?.initContainers)).toEqual(['cmd-nsc-init']);
+      expect(names(stored.spec?.containers)).toEqual(['app', 'cmd-nsc']);
+      expect(stored.metadata?.annotations?.[STATUS]).toBeDefined();
     });
-    expect(names(fromTemplate.spec?.containers)).toEqual(['app', 'cmd-nsc']);
-    expect(names(fromTemplate.spec?.initContainers)).toEqual(['cmd-nsc-init']);
+
+    it('a pod created from an injected template is stored with one copy of everything', async () => {
+      const deployment = await cluster.admin.get<{spec: {template: PodTemplateSpec}}>('/apis/apps/v1/namespaces/apps/deployments/deployment-t');
+      const fromTemplate = await cluster.admin.create<Pod>('/api/v1/namespaces/apps/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {...deployment.spec.template.metadata, generateName: 'deployment-t-'},
+        spec: deployment.spec.template.spec,
+      });
+      expect(names(fromTemplate.spec?.containers)).toEqual(['app', 'cmd-nsc']);
+      expect(names(fromTemplate.spec?.initContainers)).toEqual(['cmd-nsc-init']);
+    });
   });
 });
 
@@ -209,7 +246,8 @@ describe('reinvocation', () => {
 
 describe('native sidecars', () => {
   it('the apiserver accepts cmd-nsc as a restartPolicy: Always init container and keeps the order', async () => {
-    cluster.config.swap(stringify({...defaultConfig().config, nativeSidecars: true}));
+    // inject-template, so that a Job's template shows what its pods get.
+    cluster.config.swap(stringify({...defaultConfig().config, nativeSidecars: true, workloads: 'inject-template'}));
     const job = await eventually('the native-sidecar config to take effect', async () => {
       await cluster.admin.delete('/apis/batch/v1/namespaces/apps/jobs/native').catch(() => undefined);
       const created = await cluster.admin.create<{spec: {template: PodTemplateSpec}}>('/apis/batch/v1/namespaces/apps/jobs', {

@@ -1,8 +1,8 @@
-/** Every core-API object the manifests render, for both profiles, passes the real apiserver's server-side dry-run. */
+/** Every core-API object the manifests render, for both profiles (and the mtls overlay), passes the real apiserver's server-side dry-run. */
 import {startControlPlane, type ControlPlane} from './harness/controlplane';
 import {collectionPath, isCoreApi, render} from './support/manifests';
 
-describe.each(['knative', 'deployment'] as const)('manifests/%s', profile => {
+describe.each(['knative', 'deployment', 'deployment-mtls'] as const)('manifests/%s', profile => {
   // A fresh apiserver per profile: both profiles create the same namespace.
   let cp: ControlPlane;
   beforeAll(async () => (cp = await startControlPlane()));

@@ -1,16 +1,20 @@
 /**
  * The deployment profile's HTTPS entry point under load: its serving certificate renewed (same CA,
- * new leaf, the Secret volume swapped kubelet-style) many times with zero failed handshakes; then
- * SIGTERM: requests in flight complete, new connections are refused cleanly, the process exits.
+ * new leaf, the Secret volume swapped kubelet-style) many times with zero failed handshakes; client
+ * certificates required while callers with and without one hammer it and the client CA bundle is
+ * swapped; then SIGTERM: requests in flight complete, new connections are refused cleanly, the
+ * process exits.
  */
 import {writeFileSync} from 'node:fs';
-import {Agent} from 'node:https';
+import {Agent, get} from 'node:https';
 import {join} from 'node:path';
 import {startWebhookProcess} from '../e2e/support/webhook-process';
 import {KubeletVolume} from '../support/kubelet-volume';
 import {annotatedPod, review} from '../support/fixtures';
 import {freePort} from '../support/process';
+import {parseSamples, seriesKey} from '../support/prom-text';
 import {makeTestCa} from '../support/test-ca';
+import {TestPki} from '../support/tls';
 import {post, runLoad, type Outcome} from './load';
 
 const RENEWALS = 20;
@@ -71,6 +75,82 @@ it(`${RENEWALS} certificate renewals under load: every handshake and request suc
     await fn.stop();
     secret.remove();
     ca.remove();
+  }
+});
+
+it('client certificates required under load, the client CA bundle swapped 10 times: every allowed caller answered, every other refused and counted, one log line', async () => {
+  const serving = makeTestCa('mtls-soak-serving-ca');
+  const pair = serving.issue();
+  const pki = new TestPki();
+  const clientCa = pki.ca('mtls soak client CA');
+  const nextCa = pki.ca('mtls soak next client CA');
+  const apiserver = pki.client(clientCa, 'kube-apiserver-admission');
+  // The bundle alternates between the CA alone and the CA with the next one (a rotation's overlap):
+  // the allowed caller is trusted by every version, so none of its handshakes may fail.
+  const bundle = new KubeletVolume({'ca.crt': clientCa.cert});
+  const port = await freePort();
+  const fn = await startWebhookProcess({
+    port,
+    certs: {caPem: serving.caPem, ...pair},
+    env: {LOG_LEVEL: 'info', TLS_RELOAD_POLL_SECONDS: '60', CLIENT_CA_FILE: join(bundle.dir, 'ca.crt'), CLIENT_ALLOWED_NAMES: 'kube-apiserver-admission'},
+  });
+  const allowed = {ok: 0, failed: 0};
+  const strangers = {refused: 0, failed: 0};
+  const errors: string[] = [];
+  // New connection per request, as in the renewal soak: every request is a full handshake.
+  const withCert = new Agent({keepAlive: false, ca: serving.caPem, cert: apiserver.cert, key: apiserver.key});
+  const without = new Agent({keepAlive: false, ca: serving.caPem});
+  try {
+    const load = Promise.all([
+      runLoad({url: fn.url, body: () => body, workers: 4, durationMs: 15_000, maxRequests: 500_000, agent: withCert, onOutcome: (o: Outcome) => {
+        if (o.status === 200) allowed.ok++;
+        else {
+          allowed.failed++;
+          if (errors.length < 5) errors.push(`allowed: ${o.status} ${o.error ?? o.body.slice(0, 100)}`);
+        }
+      }}),
+      runLoad({url: fn.url, body: () => body, workers: 2, durationMs: 15_000, maxRequests: 500_000, agent: without, onOutcome: (o: Outcome) => {
+        if (o.status === 401) strangers.refused++;
+        else {
+          strangers.failed++;
+          if (errors.length < 5) errors.push(`stranger: ${o.status} ${o.error ?? o.body.slice(0, 100)}`);
+        }
+      }}),
+    ]);
+    for (let i = 0; i < 10; i++) {
+      await new Promise(r => setTimeout(r, 1300));
+      bundle.update({'ca.crt': i % 2 === 0 ? `${clientCa.cert}${nextCa.cert}` : clientCa.cert});
+    }
+    const [sentAllowed, sentStrangers] = await load;
+    withCert.destroy();
+    without.destroy();
+    // Metrics are read without a client certificate, as Prometheus does.
+    const page = await new Promise<string>((resolve, reject) => {
+      get(fn.url.replace(/\/mutate$/, '/metrics'), {ca: serving.caPem, servername: 'localhost', agent: false}, res => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    const metrics = parseSamples(page);
+    const counted = metrics.get(seriesKey('nsm_injector_refusals_total', {code: 'no-client-certificate'}));
+    const reloads = fn.logs().filter(l => l['message'] === 'client CA bundle reloaded').length;
+    const refusalLines = fn.logs().filter(l => String(l['message']).startsWith('caller refused')).length;
+    const report = {allowedRequests: sentAllowed, ...allowed, strangerRequests: sentStrangers, ...strangers, counted, bundleReloads: reloads, refusalLogLines: refusalLines};
+    process.stderr.write(`mtls soak: ${JSON.stringify(report)}\n`);
+    if (REPORT) writeFileSync(join(REPORT, 'https-mtls.json'), JSON.stringify(report, null, 2));
+    expect(errors).toEqual([]);
+    expect(allowed).toEqual({ok: sentAllowed, failed: 0});
+    expect(strangers).toEqual({refused: sentStrangers, failed: 0});
+    expect(counted).toBe(sentStrangers);
+    expect(reloads).toBe(10);
+    // 15 s of refusals is one burst (the window is 60 s): one line, however many callers.
+    expect(refusalLines).toBe(1);
+  } finally {
+    await fn.stop();
+    bundle.remove();
+    serving.remove();
+    pki.remove();
   }
 });
 

@@ -1,5 +1,6 @@
 /** Typed factories for test objects: reviews, pods, workloads and configs. */
 import {readFileSync} from 'node:fs';
+import {parse} from 'yaml';
 import type {Pod} from 'kubernetes-types/core/v1';
 import type {AdmissionReviewRequest, ReviewApiVersion} from '../../functions/admission/review';
 import type {InjectorConfig, VersionedConfig} from '../../functions/core/config';
@@ -24,6 +25,7 @@ export function configWith(overrides: Partial<InjectorConfig>): VersionedConfig 
 
 export const NSM_ANNOTATION = 'networkservicemesh.io';
 export const STATUS_ANNOTATION = 'sidecar-injector.networkservicemesh.io/status';
+export const HASH_LABEL = 'sidecar-injector.networkservicemesh.io/config-hash';
 
 export function pod(overrides: {name?: string; annotations?: Record<string, string>; spec?: Partial<Pod['spec']>} = {}): Pod {
   return {
@@ -69,4 +71,19 @@ export function review(
 export function decodePatch(patch: string | undefined): unknown[] {
   if (patch === undefined) return [];
   return JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as unknown[];
+}
+
+/**
+ * The env of NSM's own webhook Deployment (test/testdata/nsm/admission-webhook-k8s.env.yaml, source named
+ * there) as its container sees it: fieldRefs resolved the way the kubelet would for one of its pods.
+ */
+export function nsmWebhookEnv(): Record<string, string> {
+  const fields: Record<string, string> = {'metadata.name': 'admission-webhook-k8s-6d4cf56db6-x7k2p', 'metadata.namespace': 'nsm-system'};
+  const entries = parse(readFileSync('test/testdata/nsm/admission-webhook-k8s.env.yaml', 'utf8')) as Array<{name: string; value?: string; valueFrom?: {fieldRef: {fieldPath: string}}}>;
+  return Object.fromEntries(entries.map(e => [e.name, e.value ?? fields[e.valueFrom?.fieldRef.fieldPath ?? ''] ?? '']));
+}
+
+/** The bundled default config with NSM_LOG_LEVEL set to `level` (the default is TRACE, as NSM's own Deployment passes). */
+export function defaultConfigWithLogLevel(level: string): VersionedConfig {
+  return configWith({env: defaultConfig().config.env.map(e => (e.name === 'NSM_LOG_LEVEL' ? {name: e.name, value: level} : e))});
 }

@@ -53,15 +53,19 @@ export interface RunningFunction extends ServiceProcess {
   readonly url: string;
 }
 
-/** Runs package.json's `start` command (without its prestart build; `npm test` built already). */
+/** package.json's `start` command as [command, args] (without its prestart build; `npm test` built already). */
+export function startCommand(): [string, string[]] {
+  const start = (JSON.parse(readFileSync('package.json', 'utf8')) as {scripts: {start: string}}).scripts.start;
+  return ['sh', ['-c', `exec ${start.replace(/^functions-framework/, 'node_modules/.bin/functions-framework')}`]];
+}
+
+/** Runs package.json's `start` command. */
 export async function startFunction(env: Record<string, string>): Promise<RunningFunction> {
   const port = await freePort();
-  const start = (JSON.parse(readFileSync('package.json', 'utf8')) as {scripts: {start: string}}).scripts.start;
   const url = `http://127.0.0.1:${port}`;
   const service = await startService(
     'the function',
-    'sh',
-    ['-c', `exec ${start.replace(/^functions-framework/, 'node_modules/.bin/functions-framework')}`],
+    ...startCommand(),
     {...env, PORT: String(port)},
     async () => (await fetch(`${url}/healthz`)).status === 200,
   );

@@ -38,11 +38,24 @@ export class TestPki {
 
   /** A serving certificate for `dnsNames`, signed by `ca` (what the serving Certificate is). */
   leaf(ca: Pem, dnsNames: readonly string[] = [SERVICE_DNS]): Pem {
+    return this.issue(ca, dnsNames[0] ?? 'leaf', `extendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map(d => `DNS:${d}`).join(',')}\n`);
+  }
+
+  /**
+   * A client certificate (extendedKeyUsage clientAuth) for `commonName`, with SAN `dnsNames` if any,
+   * signed by `ca` (what the apiserver's client Certificate is).
+   */
+  client(ca: Pem, commonName: string, dnsNames: readonly string[] = []): Pem {
+    const sans = dnsNames.length === 0 ? '' : `subjectAltName=${dnsNames.map(d => `DNS:${d}`).join(',')}\n`;
+    return this.issue(ca, commonName, `extendedKeyUsage=clientAuth\n${sans}`);
+  }
+
+  private issue(ca: Pem, commonName: string, extensions: string): Pem {
     const n = this.serial++;
     writeFileSync(join(this.dir, `ca${n}.crt`), ca.cert);
     writeFileSync(join(this.dir, `ca${n}.key`), ca.key);
-    writeFileSync(join(this.dir, `leaf${n}.ext`), `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map(d => `DNS:${d}`).join(',')}\n`);
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${dnsNames[0] ?? 'leaf'}`, '-keyout', `leaf${n}.key`, '-out', `leaf${n}.csr`], this.dir);
+    writeFileSync(join(this.dir, `leaf${n}.ext`), `basicConstraints=CA:FALSE\n${extensions}`);
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${commonName}`, '-keyout', `leaf${n}.key`, '-out', `leaf${n}.csr`], this.dir);
     openssl(['x509', '-req', '-in', `leaf${n}.csr`, '-CA', `ca${n}.crt`, '-CAkey', `ca${n}.key`, '-set_serial', String(1000 + n), '-days', '1', '-extfile', `leaf${n}.ext`, '-out', `leaf${n}.crt`], this.dir);
     return {cert: readFileSync(join(this.dir, `leaf${n}.crt`), 'utf8'), key: readFileSync(join(this.dir, `leaf${n}.key`), 'utf8')};
   }

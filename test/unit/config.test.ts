@@ -21,6 +21,8 @@ describe('parseConfig', () => {
     expect(r.ok && r.value.config).toEqual({
       annotation: 'a.io',
       statusAnnotation: 'a.io/status',
+      configHashLabel: 'sidecar-injector.networkservicemesh.io/config-hash',
+      workloads: 'pods',
       nativeSidecars: false,
       podLabels: {},
       env: [],
@@ -57,6 +59,9 @@ describe('parseConfig', () => {
     ['duplicate volume names', withDefault({volumes: [{name: 'v', emptyDir: {}}, {name: 'v', emptyDir: {}}], volumeMounts: []}), 'volume name "v" is used twice'],
     ['a volume without a source', withDefault({volumes: [{name: 'v'}], volumeMounts: []}), 'volumes[0]: must NOT have fewer than 2 properties'],
     ['nothing to inject', withDefault({initContainers: [], sidecars: []}), 'nothing to inject'],
+    ['an unknown workloads mode', withDefault({workloads: 'templates'}), 'workloads: must be equal to one of the allowed values'],
+    ['a config-hash label that is not a label key', withDefault({configHashLabel: 'a b'}), 'configHashLabel: must match pattern'],
+    ['a pod label that is the config-hash label', withDefault({podLabels: {'sidecar-injector.networkservicemesh.io/config-hash': 'x'}}), 'podLabels: "sidecar-injector.networkservicemesh.io/config-hash" is configHashLabel'],
     ['two documents', `${DEFAULT_CONFIG_TEXT}\n---\na: 1\n`, 'exactly one YAML document (found 2)'],
     ['no document', '# only a comment\n', 'exactly one YAML document (found 0)'],
     ['broken YAML', 'annotation: [unclosed\n', 'YAML:'],

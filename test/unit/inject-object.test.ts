@@ -1,6 +1,6 @@
 import type {Container, Pod} from 'kubernetes-types/core/v1';
 import {injectObject} from '../../functions/core/inject-object';
-import {annotatedPod, configWith, defaultConfig, NSM_ANNOTATION, pod, STATUS_ANNOTATION} from '../support/fixtures';
+import {annotatedPod, configWith, defaultConfig, HASH_LABEL, NSM_ANNOTATION, pod, STATUS_ANNOTATION} from '../support/fixtures';
 
 const POD = {group: '', kind: 'Pod'};
 const inject = (object: unknown, kind = POD, config = defaultConfig()) => injectObject({kind, object, seed: 'uid-1'}, config);
@@ -30,8 +30,25 @@ describe('injectObject on a Pod', () => {
         {name: 'nsm-socket', mountPath: '/var/lib/networkservicemesh', readOnly: true},
       ]);
     }
-    expect(out.metadata?.labels).toEqual({'spiffe.io/spiffe-id': 'true'});
+    expect(out.metadata?.labels).toEqual({'spiffe.io/spiffe-id': 'true', [HASH_LABEL]: defaultConfig().hash});
     expect(JSON.parse(out.metadata?.annotations?.[STATUS_ANNOTATION] ?? '{}')).toMatchObject({config: defaultConfig().hash});
+  });
+
+  it('labels the pod with the hash of the config that injected it, a valid label value', () => {
+    const hash = defaultConfig().hash;
+    expect(hash).toMatch(/^[a-f0-9]{12}$/);
+    expect(injectedPod(annotatedPod()).metadata?.labels?.[HASH_LABEL]).toBe(hash);
+    const other = configWith({sidecars: [{name: 'cmd-nsc', image: 'ghcr.io/networkservicemesh/cmd-nsc:v1.18.1'}]});
+    expect(other.hash).not.toBe(hash);
+    expect((inject(annotatedPod(), POD, other).object as Pod).metadata?.labels?.[HASH_LABEL]).toBe(other.hash);
+  });
+
+  it('overwrites a config-hash label the pod brought with it, and says so', () => {
+    const input = annotatedPod();
+    input.metadata = {...input.metadata, labels: {[HASH_LABEL]: 'copied-from-elsewhere'}};
+    const result = inject(input);
+    expect((result.object as Pod).metadata?.labels?.[HASH_LABEL]).toBe(defaultConfig().hash);
+    expect(result.warnings).toEqual([`label ${HASH_LABEL} was "copied-from-elsewhere"; set to "${defaultConfig().hash}", the config that injected this pod`]);
   });
 
   it('does not modify its input', () => {
@@ -57,13 +74,22 @@ describe('injectObject on a Pod', () => {
   it.each([
     ['no annotations', pod()],
     ['an empty annotation', pod({annotations: {[NSM_ANNOTATION]: ''}})],
-    ['a blank annotation', pod({annotations: {[NSM_ANNOTATION]: '  '}})],
     ['another annotation only', pod({annotations: {'networkservicemesh.io/other': 'kernel://a/b'}})],
   ])('skips a pod with %s as not-requested, returning the same object', (_name, input) => {
     const result = inject(input);
     expect(result.decision).toEqual({outcome: 'skipped', reason: 'not-requested'});
     expect(result.object).toBe(input);
     expect(result.warnings).toEqual([]);
+  });
+
+  it.each([
+    ['the pod', pod({annotations: {[NSM_ANNOTATION]: ' \t '}}), undefined, 'pod'],
+    ['its namespace', pod(), {annotations: {[NSM_ANNOTATION]: '  '}, labels: {}}, 'namespace'],
+  ])('skips a pod whose request (on %s) holds only blanks, and says so', (_name, input, namespace, where) => {
+    const result = injectObject({kind: POD, object: input, seed: 'uid-1', namespace}, defaultConfig());
+    expect(result.decision).toEqual({outcome: 'skipped', reason: 'not-requested'});
+    expect(result.object).toBe(input);
+    expect(result.warnings).toEqual([`annotation ${NSM_ANNOTATION} on the ${where} holds only blanks: treated as not requested, nothing injected`]);
   });
 
   it.each([
@@ -126,7 +152,7 @@ describe('injectObject on a Pod', () => {
     const input = pod({annotations: {[NSM_ANNOTATION]: 'k://a'}});
     input.metadata = {...input.metadata, labels: {'spiffe.io/spiffe-id': 'false'}};
     const result = inject(input);
-    expect((result.object as Pod).metadata?.labels).toEqual({'spiffe.io/spiffe-id': 'false'});
+    expect((result.object as Pod).metadata?.labels).toEqual({'spiffe.io/spiffe-id': 'false', [HASH_LABEL]: defaultConfig().hash});
     expect(result.warnings).toEqual([expect.stringContaining('label spiffe.io/spiffe-id is already "false"')]);
   });
 
@@ -159,34 +185,113 @@ describe('injectObject on workloads', () => {
     spec: {template: {metadata: templateMeta, spec: {containers: [{name: 'web', image: 'nginx'}]}}},
   });
   const DEPLOYMENT = {group: 'apps', kind: 'Deployment'};
-  const services = (obj: unknown) =>
-    envOf((obj as {spec: {template: Pod}}).spec.template.spec?.containers[1])['NSM_NETWORK_SERVICES'];
+  const templateMode = configWith({workloads: 'inject-template'});
+  type Templated = {metadata: {annotations?: Record<string, string>}; spec: {template: Pod}};
+  const services = (obj: unknown) => envOf((obj as Templated).spec.template.spec?.containers[1])['NSM_NETWORK_SERVICES'];
 
-  it('takes the annotation from the template first, then from the workload', () => {
-    expect(services(inject(deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {}), DEPLOYMENT).object)).toBe('k://w');
-    expect(
-      services(inject(deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {annotations: {[NSM_ANNOTATION]: 'k://t'}}), DEPLOYMENT).object),
-    ).toBe('k://t');
+  describe('workloads: pods (the default): the workload keeps its containers, its pods are injected', () => {
+    it('leaves a workload whose template asks for injection exactly as written', () => {
+      const input = deployment({}, {annotations: {[NSM_ANNOTATION]: 'k://t'}});
+      const result = inject(input, DEPLOYMENT);
+      expect(result.decision).toEqual({outcome: 'deferred', requestedBy: 'template'});
+      expect(result.object).toBe(input);
+      expect(result.warnings).toEqual([]);
+    });
+
+    it("copies a request on the workload's own metadata (NSM's convention) into its template, and changes nothing else", () => {
+      const input = deployment({annotations: {[NSM_ANNOTATION]: 'k://w', other: 'x'}}, {labels: {app: 'web'}});
+      const before = JSON.stringify(input);
+      const result = inject(input, DEPLOYMENT);
+      expect(result.decision).toEqual({outcome: 'deferred', requestedBy: 'workload'});
+      expect(JSON.stringify(input)).toBe(before);
+      const expected = deployment({annotations: {[NSM_ANNOTATION]: 'k://w', other: 'x'}}, {labels: {app: 'web'}, annotations: {[NSM_ANNOTATION]: 'k://w'}});
+      expect(result.object).toEqual(expected);
+    });
+
+    it('copies into a template without metadata, at every kind\'s template path (CronJob: spec.jobTemplate.spec.template)', () => {
+      const cron = {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: {name: 'n', annotations: {[NSM_ANNOTATION]: 'k://w'}},
+        spec: {schedule: '* * * * *', jobTemplate: {spec: {template: {spec: {restartPolicy: 'Never', containers: [{name: 't', image: 'b'}]}}}}},
+      };
+      const out = inject(cron, {group: 'batch', kind: 'CronJob'}).object as typeof cron & {spec: {jobTemplate: {spec: {template: {metadata?: unknown}}}}};
+      expect(out.spec.jobTemplate.spec.template.metadata).toEqual({annotations: {[NSM_ANNOTATION]: 'k://w'}});
+      expect(out.spec.jobTemplate.spec.template.spec).toBe(cron.spec.jobTemplate.spec.template.spec);
+    });
+
+    it('a pod made from the copied template is then injected, as its own request', () => {
+      const copied = inject(deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {}), DEPLOYMENT).object as Templated;
+      const fromTemplate = {apiVersion: 'v1', kind: 'Pod', metadata: {...copied.spec.template.metadata, generateName: 'web-'}, spec: copied.spec.template.spec};
+      const result = inject(fromTemplate);
+      expect(result.decision).toMatchObject({outcome: 'injected', requestedBy: 'pod'});
+      expect(envOf((result.object as Pod).spec?.containers[1])['NSM_NETWORK_SERVICES']).toBe('k://w');
+    });
+
+    it('does not copy onto a template that already runs our (or NSM\'s) containers: its pods would get a second copy', () => {
+      const input = deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {});
+      input.spec.template.spec.containers.push({name: 'cmd-nsc', image: 'ghcr.io/networkservicemesh/cmd-nsc:v1.17.0'});
+      const result = inject(input, DEPLOYMENT);
+      expect(result.decision).toEqual({outcome: 'skipped', reason: 'already-injected'});
+      expect(result.object).toBe(input);
+    });
+
+    it('still says what a pod author tried to steer, and which SR-IOV pools are refused, where someone reads it', () => {
+      const input = deployment({annotations: {[NSM_ANNOTATION]: 'k://w?sriovToken=kubernetes.io/evil', 'sidecar-injector.networkservicemesh.io/image': 'x'}}, {});
+      expect(inject(input, DEPLOYMENT).warnings).toEqual([
+        'annotation "sidecar-injector.networkservicemesh.io/image" is ignored: what is injected is set by the injector\'s config only',
+        'a sriovToken value is not an extended resource name (domain/name outside kubernetes.io); ignored',
+      ]);
+    });
+
+    it('a blank request on the workload is not-requested, with a warning, and nothing is copied', () => {
+      const input = deployment({annotations: {[NSM_ANNOTATION]: ' '}}, {});
+      const result = inject(input, DEPLOYMENT);
+      expect(result.decision).toEqual({outcome: 'skipped', reason: 'not-requested'});
+      expect(result.object).toBe(input);
+      expect(result.warnings).toEqual([`annotation ${NSM_ANNOTATION} on the workload holds only blanks: treated as not requested, nothing injected`]);
+    });
+
+    it('the caller can force inject-template (the CLI does)', () => {
+      const result = injectObject({kind: DEPLOYMENT, object: deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {}), seed: 's', workloads: 'inject-template'}, defaultConfig());
+      expect(result.decision).toMatchObject({outcome: 'injected', requestedBy: 'workload'});
+      expect(services(result.object)).toBe('k://w');
+    });
   });
 
-  it('skips a ReplicaSet owned by a Deployment', () => {
+  describe('workloads: inject-template (NSM\'s way)', () => {
+    it('takes the annotation from the template first, then from the workload', () => {
+      expect(services(inject(deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {}), DEPLOYMENT, templateMode).object)).toBe('k://w');
+      expect(
+        services(inject(deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {annotations: {[NSM_ANNOTATION]: 'k://t'}}), DEPLOYMENT, templateMode).object),
+      ).toBe('k://t');
+    });
+
+    it('marks the template, so a pod created from it is not injected again', () => {
+      const injected = inject(deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {}), DEPLOYMENT, templateMode).object as Templated;
+      expect(injected.spec.template.metadata?.labels?.[HASH_LABEL]).toBe(templateMode.hash);
+      const podFromTemplate = {apiVersion: 'v1', kind: 'Pod', metadata: {...injected.spec.template.metadata, generateName: 'web-'}, spec: injected.spec.template.spec};
+      expect(inject(podFromTemplate).decision).toEqual({outcome: 'skipped', reason: 'already-injected'});
+    });
+  });
+
+  it.each([
+    ['pods', defaultConfig()],
+    ['inject-template', templateMode],
+  ])('skips a ReplicaSet owned by a Deployment (workloads: %s)', (_mode, config) => {
     const rs = {
       ...deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}, ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'u'}]}, {}),
       kind: 'ReplicaSet',
     };
-    expect(inject(rs, {group: 'apps', kind: 'ReplicaSet'}).decision).toEqual({outcome: 'skipped', reason: 'owned-by-deployment'});
+    const result = inject(rs, {group: 'apps', kind: 'ReplicaSet'}, config);
+    expect(result.decision).toEqual({outcome: 'skipped', reason: 'owned-by-deployment'});
+    expect(result.object).toBe(rs);
   });
 
   it('ignores kinds it does not handle, and a known kind in the wrong group', () => {
     const input = {...deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {}), kind: 'Rollout'};
     expect(inject(input, {group: 'argoproj.io', kind: 'Rollout'}).decision).toEqual({outcome: 'skipped', reason: 'unsupported-kind'});
     expect(inject(input, {group: 'example.com', kind: 'Deployment'}).decision).toEqual({outcome: 'skipped', reason: 'unsupported-kind'});
-  });
-
-  it('marks the template, so a pod created from it is not injected again', () => {
-    const injected = inject(deployment({annotations: {[NSM_ANNOTATION]: 'k://w'}}, {}), DEPLOYMENT).object as {spec: {template: Pod}};
-    const podFromTemplate = {apiVersion: 'v1', kind: 'Pod', metadata: {...injected.spec.template.metadata, generateName: 'web-'}, spec: injected.spec.template.spec};
-    expect(inject(podFromTemplate).decision).toEqual({outcome: 'skipped', reason: 'already-injected'});
   });
 });
 

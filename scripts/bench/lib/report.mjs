@@ -134,6 +134,18 @@ export function renderHttp(results) {
   return out;
 }
 
+/** The handshake section alone (also what `--only handshakes --update-docs` writes to its own block). */
+export function renderHandshakes(results) {
+  const h = results.handshakes;
+  if (!h) return [];
+  const s = h.settings;
+  const out = ['', `TLS handshakes: the HTTPS entry point, a new connection (full handshake, no resumption) per request (${s.workers} concurrent clients in their own process, ${s.rounds} interleaved rounds x ${s.roundSec} s; ECDSA P-256 certificates; CPU = the server's, from /proc)`];
+  const tls = h.targets.tls;
+  const rows = Object.values(h.targets).map(t => [t.label, num(t.rps), num(t.p50, 2), num(t.p99, 2), num(t.cpuUsPerRequest), x(ratio(t.cpuUsPerRequest, tls?.cpuUsPerRequest)), String(t.failures)]);
+  out.push(table(['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'CPU vs server-only TLS', 'failures'], rows));
+  return out;
+}
+
 export function renderTable(results) {
   const out = [];
   const m = results.machine;
@@ -186,6 +198,8 @@ export function renderTable(results) {
     out.push(ours.map(([k, v]) => `  ${num(v, 1).padStart(6)} ms  ${k}${p.function.files[k] > 1 ? ` (${p.function.files[k]} files)` : ''}`).join('\n'));
   }
 
+  out.push(...renderHandshakes(results));
+
   if (results.budgets?.length) {
     out.push('', 'Budgets (issue #6)');
     out.push(results.budgets.map(b => `  ${b.pass ? 'PASS' : 'MISS'}  ${b.text}: ${b.detail}`).join('\n'));
@@ -206,7 +220,9 @@ function replaceBlock(text, name, content, file) {
 
 /**
  * Writes the table between <!-- bench:begin --> and <!-- bench:end --> (only from a run of every part),
- * and with --explain the HTTP section between <!-- explain:begin --> and <!-- explain:end -->.
+ * the handshake section between <!-- handshakes:begin --> and <!-- handshakes:end --> (from any
+ * non-quick run of that part), and with --explain the HTTP section between <!-- explain:begin --> and
+ * <!-- explain:end -->.
  * Returns what it wrote.
  */
 export function updateDocs(file, tableText, results, {complete}) {
@@ -215,6 +231,12 @@ export function updateDocs(file, tableText, results, {complete}) {
   if (complete) {
     text = replaceBlock(text, 'bench', tableText, file);
     written.push('the table');
+  }
+  if (results.handshakes && !results.settings.quick) {
+    const m = results.machine;
+    const head = `${m.date}, commit ${m.commit}; ${m.nproc} x ${m.cpu}, node ${m.node}; load average at start ${m.loadAverage}`;
+    text = replaceBlock(text, 'handshakes', `${head}\n${renderHandshakes(results).join('\n')}\n`, file);
+    written.push('the handshakes table');
   }
   if (results.settings.explain && results.http) {
     const m = results.machine;

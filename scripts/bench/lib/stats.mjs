@@ -6,6 +6,25 @@ export function median(values) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** The p-th percentile of ascending-sorted values. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index];
+}
+
+/** [bucket, count] pairs of 10 µs buckets, from ascending-sorted latencies in ms (mergeable with mergeHist). */
+export function histogram(sorted) {
+  const pairs = [];
+  for (const ms of sorted) {
+    const bucket = Math.floor(ms * 100);
+    const last = pairs[pairs.length - 1];
+    if (last !== undefined && last[0] === bucket) last[1]++;
+    else pairs.push([bucket, 1]);
+  }
+  return pairs;
+}
+
 /** Merges [bucket, count] histograms (10 µs buckets, see load.mjs). */
 export function mergeHist(hists) {
   const counts = new Map();

@@ -56,6 +56,27 @@ export function makeCertificate(tmp) {
 }
 
 /**
+ * For the handshake phase: a client CA (ca.crt) and a client certificate it signed for
+ * `kube-apiserver-admission` (client.crt, client.key), EC P-256 like cert-manager's.
+ */
+export function makeClientCertificates(tmp) {
+  const dir = join(tmp, 'client');
+  mkdirSync(dir, {recursive: true});
+  const f = name => join(dir, name);
+  const openssl = args => {
+    const result = spawnSync('openssl', args, {encoding: 'utf8'});
+    if (result.status !== 0) throw new Error(`openssl failed: ${result.stderr}`);
+  };
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...key, '-days', '2', '-subj', '/CN=bench client CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign',
+    '-keyout', f('ca.key'), '-out', f('ca.crt')]);
+  writeFileSync(f('client.ext'), 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  openssl(['req', ...key, '-subj', '/CN=kube-apiserver-admission', '-keyout', f('client.key'), '-out', f('client.csr')]);
+  openssl(['x509', '-req', '-in', f('client.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', '1', '-days', '2', '-extfile', f('client.ext'), '-out', f('client.crt')]);
+  return {caFile: f('ca.crt'), certFile: f('client.crt'), keyFile: f('client.key')};
+}
+
+/**
  * Each target: id, label, script (run as `node -r preload.cjs script args`), args, env, scheme,
  * `injects` (its answer must carry a patch), `explain` (a variant), `memory` (the heap probe's
  * node flags and env, for the memory phase).

@@ -5,13 +5,13 @@
  * clientConfig pointed at the local process.
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {FakeConfigMapVolume} from '../../support/kubelet-volume';
 import {DEFAULT_CONFIG_TEXT} from '../../support/fixtures';
-import {freePort} from '../../support/process';
 import {makeTestCerts, type TestCerts} from '../../support/test-ca';
-import {createDefaultServiceAccount, createNamespaceWithDefaultServiceAccount, startControlPlane, type ControlPlane, type StartControlPlaneOptions} from '../harness/controlplane';
+import {createDefaultServiceAccount, createNamespaceWithDefaultServiceAccount, startControlPlane, type ControlPlane} from '../harness/controlplane';
 import {isStatus, type KubeClient, type KubeObject} from '../harness/kube';
 import {collectionPath, pick, render, type Manifest} from './manifests';
 import {startWebhookProcess, type WebhookProcess} from './webhook-process';
@@ -23,24 +23,64 @@ export interface Cluster {
   readonly admin: KubeClient;
   readonly config: FakeConfigMapVolume;
   readonly webhookConfig: Manifest;
+  /** The CA of the function's serving certificate (the webhook's caBundle). */
+  readonly servingCaPem: string;
   webhook: WebhookProcess;
-  /** Stops the function (for failure-policy tests); `startWebhook` brings it back on the same port. */
-  startWebhook(): Promise<WebhookProcess>;
+  /**
+   * Starts the function again on the same port, after `webhook.stop()` (failure-policy tests), with
+   * its environment changed by `env` if given (a key set to undefined is removed).
+   */
+  startWebhook(env?: WebhookEnv): Promise<WebhookProcess>;
   namespace(name: string, meta?: {labels?: Record<string, string>; annotations?: Record<string, string>}): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** Changes to the function's environment; a key set to undefined is removed. */
+export type WebhookEnv = Readonly<Record<string, string | undefined>>;
+
 export interface ClusterOptions {
   /** Changes to the webhook configuration besides clientConfig (e.g. failurePolicy). */
   readonly webhookPatch?: Record<string, unknown>;
-  /** Passed to startControlPlane (e.g. `controllerManager: true`). */
-  readonly controlPlane?: StartControlPlaneOptions;
+  /** Also run kube-controller-manager: Deployments make ReplicaSets make pods, through admission; new namespaces get their default ServiceAccount. */
+  readonly controllerManager?: boolean;
+  /** Changes to the function's environment (by default: INJECTOR_CONFIG, the ConfigMap volume). */
+  readonly webhookEnv?: WebhookEnv;
+  /** More kube-apiserver flags, given the function's port (chosen before the control plane starts). */
+  readonly apiserverArgs?: (webhookPort: number) => string[];
   /**
    * Also register the manifests' ValidatingAdmissionPolicy and its binding (the admission-policy
    * component), and wait until the apiserver enforces them. Default false: the other suites test the
    * webhook alone.
    */
   readonly admissionPolicy?: boolean;
+}
+
+/**
+ * Registers the project's MutatingWebhookConfiguration from `manifests` with only its clientConfig
+ * changed: `url`, trusting `caPem`.
+ */
+export async function registerWebhook(admin: KubeClient, manifests: Manifest[], url: string, caPem: string, patch: Record<string, unknown> = {}): Promise<Manifest> {
+  const registered = pick(manifests, 'MutatingWebhookConfiguration');
+  const webhooks = (registered['webhooks'] as Array<Record<string, unknown>>).map(w => ({
+    ...w,
+    ...patch,
+    clientConfig: {url, caBundle: Buffer.from(caPem).toString('base64')},
+  }));
+  const webhookConfig = {...registered, webhooks} as Manifest;
+  await admin.create(collectionPath(webhookConfig), webhookConfig);
+  return webhookConfig;
+}
+
+/** A free loopback port, kept bound until `release()`. */
+async function holdPort(): Promise<{port: number; release: () => Promise<void>}> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return {port: address.port, release: () => new Promise<void>(resolve => server.close(() => resolve()))};
 }
 
 async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -81,7 +121,16 @@ export async function registerAdmissionPolicy(admin: KubeClient, manifests: Mani
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const cp = await startControlPlane(options.controlPlane);
+  // The function's port is needed before the apiserver starts (its flags may name it); it is held
+  // until the function starts, so that the control plane's own free ports can't take it.
+  const held = await holdPort();
+  const port = held.port;
+  let cp: ControlPlane;
+  try {
+    cp = await startControlPlane({controllerManager: options.controllerManager ?? false, extraApiserverArgs: options.apiserverArgs?.(port) ?? []});
+  } finally {
+    await held.release();
+  }
   const admin = cp.adminClient();
   const tmp = mkdtempSync(join(tmpdir(), 'nsm-e2e-'));
   const config = new FakeConfigMapVolume(DEFAULT_CONFIG_TEXT);
@@ -100,7 +149,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
     // The webhook's serving certificate comes from its own CA: the apiserver must use the caBundle.
     const certs: TestCerts = makeTestCerts('nsm-e2e-webhook-ca');
-    const port = await freePort();
     const env = {
       INJECTOR_CONFIG: config.dir,
       NAMESPACE_LOOKUP: 'on',
@@ -109,19 +157,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       KUBE_TOKEN_FILE: join(tmp, 'token'),
       NAMESPACE_CACHE_TTL_SECONDS: '1',
     };
-    const startWebhook = async (): Promise<WebhookProcess> => startWebhookProcess({port, certs, env});
+    const startWebhook = async (changes: WebhookEnv = {}): Promise<WebhookProcess> =>
+      startWebhookProcess({port, certs, env: {...env, ...options.webhookEnv, ...changes}});
     webhook = await startWebhook();
 
     if (options.admissionPolicy === true) await registerAdmissionPolicy(admin, manifests);
-
-    const registered = pick(manifests, 'MutatingWebhookConfiguration');
-    const webhooks = (registered['webhooks'] as Array<Record<string, unknown>>).map(w => ({
-      ...w,
-      ...options.webhookPatch,
-      clientConfig: {url: webhook?.url, caBundle: Buffer.from(certs.caPem).toString('base64')},
-    }));
-    const webhookConfig = {...registered, webhooks} as Manifest;
-    await admin.create(collectionPath(webhookConfig), webhookConfig);
+    const webhookConfig = await registerWebhook(admin, manifests, webhook.url, certs.caPem, options.webhookPatch);
 
     // A namespace to probe with until the apiserver has picked the webhook configuration up.
     await createNamespaceWithDefaultServiceAccount(admin, 'probe', {});
@@ -142,8 +183,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       admin,
       config,
       webhookConfig,
+      servingCaPem: certs.caPem,
       webhook,
-      startWebhook: async () => (cluster.webhook = await startWebhook()),
+      startWebhook: async changes => (cluster.webhook = await startWebhook(changes)),
       namespace: async (name, meta = {}) => {
         const ns = await createNamespaceWithDefaultServiceAccount(admin, name, meta.labels ? {labels: meta.labels} : {});
         if (meta.annotations) await admin.patch<KubeObject>(`/api/v1/namespaces/${ns.metadata?.name ?? name}`, {metadata: {annotations: meta.annotations}});

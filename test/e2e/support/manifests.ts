@@ -5,7 +5,8 @@ import type {KubeObject} from '../harness/kube';
 
 export type Manifest = KubeObject & {apiVersion: string; kind: string; metadata: {name: string; namespace?: string}};
 
-export function render(profile: 'knative' | 'deployment'): Manifest[] {
+/** A profile, or an overlay of one (deployment-mtls: the deployment profile with the mtls component). */
+export function render(profile: 'knative' | 'deployment' | 'deployment-mtls'): Manifest[] {
   const text = execFileSync('kubectl', ['kustomize', `manifests/${profile}`], {encoding: 'utf8'});
   return parseAllDocuments(text).map(d => d.toJS() as Manifest);
 }

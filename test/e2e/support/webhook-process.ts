@@ -35,7 +35,8 @@ export interface WebhookProcessOptions {
   /** The serving certificate (written to a folder), or `certDir`: a folder already holding tls.crt and tls.key. */
   readonly certs: TestCerts;
   readonly certDir?: string;
-  readonly env: Record<string, string>;
+  /** The function's environment on top of this process's (a key set to undefined is left out). */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export async function startWebhookProcess(options: WebhookProcessOptions): Promise<WebhookProcess & {readonly pid: number}> {
