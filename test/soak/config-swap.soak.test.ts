@@ -12,7 +12,7 @@ import {parseConfig} from '../../functions/config/parse';
 import {FakeConfigMapVolume} from '../support/kubelet-volume';
 import {annotatedPod, decodePatch, defaultConfig, review} from '../support/fixtures';
 import {startFunction, type RunningFunction} from '../support/process';
-import {rssBytes, runLoad, type Outcome} from './load';
+import {post, rssBytes, runLoad, type Outcome} from './load';
 
 const SWAPS = 100;
 const INVALID_AT = 50;
@@ -71,14 +71,28 @@ describe('config swaps under load', () => {
     };
 
     const rssBefore = rssBytes(fn.pid);
+    let rssWarm = rssBefore;
     const load = runLoad({url: `${fn.url}/mutate`, body: () => body, workers: 8, durationMs: DURATION_MS, maxRequests: 2_000_000, agent, onOutcome: check});
     const swapEvery = DURATION_MS / (SWAPS + 2);
     for (let n = 1; n <= SWAPS; n++) {
       await new Promise(r => setTimeout(r, swapEvery));
       volume.swap(n === INVALID_AT ? invalid : (texts[n] ?? ''));
+      if (n === SWAPS / 4) rssWarm = rssBytes(fn.pid);
     }
-    const sent = await load;
+    let sent = await load;
     const rssAfter = rssBytes(fn.pid);
+    // The last swap lands about a second before the load ends; a loaded machine can delay its folder
+    // event past that, and a missed event is caught by the 10 s safety-net poll. So keep asking (one
+    // review at a time) until the last version answers, for at most two poll periods.
+    const lastSwapToLastVersionMs = await (async () => {
+      const t0 = Date.now();
+      while (!seen.has(`V${SWAPS}`) && Date.now() - t0 < 20_000) {
+        sent++;
+        check(await post(`${fn.url}/mutate`, body, {agent}));
+        if (!seen.has(`V${SWAPS}`)) await new Promise(r => setTimeout(r, 100));
+      }
+      return Date.now() - t0;
+    })();
     agent.destroy();
 
     const report = {
@@ -87,7 +101,9 @@ describe('config swaps under load', () => {
       ...counts,
       configSwaps: SWAPS,
       versionsSeen: seen.size,
+      waitForLastVersionMs: lastSwapToLastVersionMs,
       rssBeforeMiB: Math.round(rssBefore / 1048576),
+      rssWarmMiB: Math.round(rssWarm / 1048576),
       rssAfterMiB: Math.round(rssAfter / 1048576),
     };
     process.stderr.write(`config-swap soak: ${JSON.stringify(report)}\n`);
@@ -99,7 +115,10 @@ describe('config swaps under load', () => {
     expect(seen.has(`V${SWAPS}`)).toBe(true);
     expect(seen.size).toBeGreaterThan(SWAPS / 2);
     expect(fn.output()).toContain('config rejected');
-    // A leak guard, not a performance budget: a minute of load must not grow RSS by 150 MiB.
-    expect(rssAfter - rssBefore).toBeLessThan(150 * 1048576);
+    // A leak guard, not a performance budget. V8 grows its young generation with the request rate in
+    // the first seconds of load (measured with --trace-gc: committed heap 20 -> 170 MB within 8 s,
+    // while the live heap after every full GC stayed at 13-16 MB through 100 swaps), so RSS is compared
+    // from a quarter of the way in: three quarters of the load and 75 swaps must not add 64 MiB.
+    expect(rssAfter - rssWarm).toBeLessThan(64 * 1048576);
   });
 });
