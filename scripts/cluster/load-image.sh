@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Copies images from the cluster's dockerd into the kubelet's containerd (docker save | ctr import); ~5 s for the injector's image.
+#
+#   scripts/cluster/load-image.sh IMAGE...
+#
+# dockerd (20.10) keeps its own image store; the kubelet only sees containerd's `k8s.io` namespace.
+# With no registry, this is how a built image reaches the node, the way `kind load docker-image` does
+# for kind. Skaffold calls it after each build when the kube-context is this cluster's (skaffold.yaml,
+# profile nsm-cluster).
+set -euo pipefail
+LOG_TAG=load-image
+here="$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source=lib/build.sh
+source "$here/lib/build.sh"
+# shellcheck source=lib/config.sh
+source "$here/lib/config.sh"
+(($# > 0)) || die "usage: $0 IMAGE..."
+[[ -S "$CLUSTER_CONTAINERD_SOCK" ]] || die "no cluster containerd at $CLUSTER_CONTAINERD_SOCK: run scripts/cluster/cluster.sh up"
+[[ -S "$CLUSTER_DOCKER_SOCK" ]] || die "no cluster dockerd at $CLUSTER_DOCKER_SOCK (CLUSTER_COMPONENTS needs docker)"
+t0=$SECONDS
+docker -H "unix://$CLUSTER_DOCKER_SOCK" save "$@" |
+  ctr --address "$CLUSTER_CONTAINERD_SOCK" -n k8s.io images import - >/dev/null
+log "loaded $* into the node in $((SECONDS - t0))s"
