@@ -9,8 +9,8 @@
 # The stubs carry exactly the names the config (manifests/base/config.yaml) injects, so the kubelet
 # starts them without a registry. The Node.js base image is the same Node.js binary and npm that
 # scripts/setup-node.sh installs from the npm registry, in /usr/local like the official node images,
-# plus from this (Debian) host: the shared libraries node links (glibc, libstdc++), /bin/sh (dash) and
-# chmod for the Dockerfile's RUN lines and npm scripts, a passwd/group file, and the host's CA bundle,
+# plus from this (Debian) host: the shared libraries node links (glibc, libstdc++), /bin/sh (dash),
+# chmod and /usr/bin/env (npm's shebang) for the Dockerfile's RUN lines and npm scripts, a passwd/group file, and the host's CA bundle,
 # which npm is told to trust (npm's global npmrc, `cafile`), because this machine reaches the npm
 # registry through a TLS-intercepting egress proxy whose CA Node.js doesn't ship. Nothing else: no
 # package manager, no apt. Output: .cache/cluster/images/<inputs digest>/*.tar; stdout's last line is
@@ -64,7 +64,7 @@ root="$work/node"
 mkdir -p "$root/usr/local/bin" "$root/usr/local/lib/node_modules" "$root/usr/local/etc" "$root/etc/ssl/certs" "$root/bin"
 install -d -m 1777 "$root/tmp"
 cp -a "$node_bin/../lib/node_modules/npm" "$root/usr/local/lib/node_modules/npm"
-copy_with_libs "$root" "$(readlink -f "$node_bin/node")" /bin/dash /bin/chmod
+copy_with_libs "$root" "$(readlink -f "$node_bin/node")" /bin/dash /bin/chmod /usr/bin/env
 mv "$root$(readlink -f "$node_bin/node")" "$root/usr/local/bin/node"
 find "$root" -depth -type d -empty -not -path "$root/tmp" -delete
 mkdir -p "$root/usr/local/lib/node_modules" "$root/etc/ssl/certs" "$root/usr/local/etc"

@@ -24,9 +24,12 @@ repo=dev.local/nsm-sidecar-injector
 
 t0=$SECONDS
 log "docker build (classic builder) with NODE_IMAGE=dev.local/node:$node_version..."
-with_heartbeat "building the image" docker build --network=host -q \
-  --build-arg "NODE_IMAGE=dev.local/node:$node_version" -t "$repo:build" "$CLUSTER_REPO_ROOT" >"$CLUSTER_STATE/image-injector.id" ||
-  die "docker build failed"
+build_log="$CLUSTER_LOGS/image-injector.log"
+if ! with_heartbeat "building the image" docker build --network=host --iidfile "$CLUSTER_STATE/image-injector.id" \
+  --build-arg "NODE_IMAGE=dev.local/node:$node_version" -t "$repo:build" "$CLUSTER_REPO_ROOT" >"$build_log" 2>&1; then
+  tail -n 40 "$build_log" >&2
+  die "docker build failed (whole output: $build_log)"
+fi
 id="$(cut -d: -f2 <"$CLUSTER_STATE/image-injector.id" | cut -c1-12)"
 image="$repo:$id"
 docker tag "$repo:build" "$image"
