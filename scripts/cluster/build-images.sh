@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Makes the harness's local images as archives: pause, the two stub NSM images, and the Node.js base image; ~40 s cold, <1 s cached.
+# Makes the harness's local images as archives: pause, the two stub NSM images, an app image, the Node.js base image; ~40 s cold, <1 s cached.
 #
 #   dev.local/pause:1                                  the pod sandbox process (test/cluster/images/cmd/pause)
 #   ghcr.io/networkservicemesh/cmd-nsc-init:v1.18.0    stub: prints its env and mounts, exits 0
 #   ghcr.io/networkservicemesh/cmd-nsc:v1.18.0         stub: prints its env and mounts, waits for SIGTERM
+#   dev.local/app:1                                    the suite's app container: the same program, which
+#                                                      waits (default) or exits 0 (args: ["init"])
 #   dev.local/node:<.node-version>                     the Dockerfile's NODE_IMAGE here (below)
 #
 # The stubs carry exactly the names the config (manifests/base/config.yaml) injects, so the kubelet
 # starts them without a registry. The Node.js base image is the same Node.js binary and npm that
 # scripts/setup-node.sh installs from the npm registry, in /usr/local like the official node images,
 # plus from this (Debian) host: the shared libraries node links (glibc, libstdc++), /bin/sh (dash),
-# chmod and /usr/bin/env (npm's shebang) for the Dockerfile's RUN lines and npm scripts, a passwd/group file, and the host's CA bundle,
-# which npm is told to trust (npm's global npmrc, `cafile`), because this machine reaches the npm
-# registry through a TLS-intercepting egress proxy whose CA Node.js doesn't ship. Nothing else: no
-# package manager, no apt. Output: .cache/cluster/images/<inputs digest>/*.tar; stdout's last line is
+# chmod and /usr/bin/env (npm's shebang) for the Dockerfile's RUN lines and npm scripts, a
+# passwd/group file, and the host's CA bundle, which npm is told to trust (npm's global npmrc,
+# `cafile`), because this machine reaches the npm registry through a TLS-intercepting egress proxy
+# whose CA Node.js doesn't ship. Nothing else: no package manager, no apt.
+# Output: .cache/cluster/images/<inputs digest>/*.tar; stdout's last line is
 # that folder, holding images.tsv ("name<TAB>archive" per line).
 set -euo pipefail
 LOG_TAG=build-images
@@ -32,7 +35,7 @@ ca_bundle=/etc/ssl/certs/ca-certificates.crt
 libs_version="$(dpkg-query -W -f='${Version}' libc6 libstdc++6 dash coreutils 2>/dev/null || true)"
 key="$( { stamp "$module" "$0" "$here/lib/image.sh" "$here/lib/build.sh" "$ca_bundle"; echo "$node_bin $node_version $libs_version"; } | sha256sum | cut -c1-16)"
 out="$CLUSTER_CACHE/images/$key"
-archives=(pause.tar cmd-nsc-init.tar cmd-nsc.tar node.tar images.tsv)
+archives=(pause.tar cmd-nsc-init.tar cmd-nsc.tar app.tar node.tar images.tsv)
 
 if up_to_date "$out" "$key" "${archives[@]}"; then
   log "images already made in $out (skipped)"
@@ -58,6 +61,9 @@ for stub in cmd-nsc-init:init cmd-nsc:sidecar; do
   image_archive "ghcr.io/networkservicemesh/$name:v1.18.0" "$root" "$out/$name.tar" \
     "{\"Entrypoint\":[\"/nsm-stub\",\"$mode\"],\"Env\":[\"NSM_STUB_NAME=$name\"]}"
 done
+root="$work/app" && install -D -m 0755 "$work/bin/nsm-stub" "$root/nsm-stub"
+image_archive dev.local/app:1 "$root" "$out/app.tar" \
+  '{"Entrypoint":["/nsm-stub"],"Cmd":["sidecar"],"Env":["NSM_STUB_NAME=app"],"User":"65532:65532"}'
 
 log "making dev.local/node:$node_version from $node_bin and this host's libraries..."
 root="$work/node"
@@ -82,6 +88,7 @@ image_archive "dev.local/node:$node_version" "$root" "$out/node.tar" \
   printf 'dev.local/pause:1\tpause.tar\n'
   printf 'ghcr.io/networkservicemesh/cmd-nsc-init:v1.18.0\tcmd-nsc-init.tar\n'
   printf 'ghcr.io/networkservicemesh/cmd-nsc:v1.18.0\tcmd-nsc.tar\n'
+  printf 'dev.local/app:1\tapp.tar\n'
   printf 'dev.local/node:%s\tnode.tar\n' "$node_version"
 } >"$out/images.tsv"
 rm -rf "$work"

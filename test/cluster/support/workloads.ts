@@ -1,6 +1,6 @@
 /**
  * The user's side: namespaces, annotated and plain workloads, and what the kubelet actually ran in
- * their pods. The app container is the harness's pause image (dev.local/pause:1), which only sleeps.
+ * their pods. The app container is the harness's dev.local/app:1, which waits (or, args ["init"], exits 0).
  */
 import type {Pod} from 'kubernetes-types/core/v1';
 import {admin, kubectl, kubectlJson, until} from './cluster';
@@ -8,7 +8,7 @@ import {admin, kubectl, kubectlJson, until} from './cluster';
 export const NSM_ANNOTATION = 'networkservicemesh.io';
 export const STATUS_ANNOTATION = 'sidecar-injector.networkservicemesh.io/status';
 export const NETWORK_SERVICES = 'kernel://icmp-responder/nsm-1';
-export const APP_IMAGE = 'dev.local/pause:1';
+export const APP_IMAGE = 'dev.local/app:1';
 /** A nodeSelector no node matches: pods that only need to be admitted stay Pending and cost nothing. */
 export const NOWHERE = {'nsm-sidecar-injector.test/node': 'none'};
 
