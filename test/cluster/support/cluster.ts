@@ -75,3 +75,19 @@ export function figure(name: string, value: number, unit: string): void {
   const file = process.env.NSM_CLUSTER_FIGURES;
   if (file) appendFileSync(file, `${line}\n`);
 }
+
+/**
+ * The apiserver's own count of calls to our webhook that failed and were let through without a
+ * mutation (failurePolicy Ignore): apiserver_admission_webhook_fail_open_count. The truest measure of
+ * "admitted without sidecars", whatever object the call was for.
+ */
+export async function webhookFailOpenCount(): Promise<number> {
+  const text = await kubectl(['get', '--raw', '/metrics']);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('apiserver_admission_webhook_fail_open_count{') && line.includes('name="sidecar-injector.networkservicemesh.io"')) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}

@@ -20,14 +20,17 @@ export interface PodStream {
   stop(): Promise<StreamResult>;
 }
 
+let streams = 0;
+
 export function startPodStream(namespace: string, everyMs: number): PodStream {
+  const prefix = `stream${++streams}`;
   const client = admin();
   const result: StreamResult = {created: 0, uninjected: [], errors: []};
   let running = true;
   let n = 0;
   const loop = (async () => {
     while (running) {
-      const name = `stream-${++n}`;
+      const name = `${prefix}-${++n}`;
       const started = Date.now();
       try {
         const pod = await client.create<Pod>(`/api/v1/namespaces/${namespace}/pods`, {
