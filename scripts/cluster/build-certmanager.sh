@@ -33,6 +33,7 @@ if ! up_to_date "$out" "$want" "${files[@]}"; then
     rm -rf "$out/crds" && mkdir -p "$out/crds" && cp "$src"/deploy/crds/*.yaml "$out/crds/" && chmod -R u+w "$out/crds"
     echo "$want" >"$out/.stamp"
     log "built in $((SECONDS - t0))s"
+    figure "build: cert-manager (cold)" $((SECONDS - t0)) s
   fi
 else
   log "cert-manager $version already built in $out (skipped)"

@@ -93,5 +93,6 @@ image_archive "dev.local/node:$node_version" "$root" "$out/node.tar" \
 } >"$out/images.tsv"
 rm -rf "$work"
 echo "$key" >"$out/.stamp"
+figure "build: local images (pause, stubs, app, Node.js base)" $((SECONDS - t0)) s
 log "made $(wc -l <"$out/images.tsv") images in $((SECONDS - t0))s: $(du -sh "$out" | cut -f1) ($(du -h "$out/node.tar" | cut -f1) node base)"
 echo "$out"

@@ -29,6 +29,7 @@ if ! up_to_date "$out" "$want" skaffold; then
       github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold || die "building skaffold failed"
     echo "$want" >"$out/.stamp"
     log "built in $((SECONDS - t0))s"
+    figure "build: skaffold (cold)" $((SECONDS - t0)) s
   fi
 else
   log "skaffold $version already built in $out (skipped)"

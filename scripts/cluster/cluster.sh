@@ -47,6 +47,7 @@ cmd_up() {
   images="$("$CLUSTER_SCRIPTS/build-images.sh" | tail -1)"
   if has_component cert-manager; then certmanager_build; fi
   log "builds ready ($((SECONDS - t0))s); starting the cluster"
+  figure "cluster.sh up: builds (cached or not, as found)" $((SECONDS - t0)) s
 
   local t1=$SECONDS
   mkdir -p "$CLUSTER_STATE" && chmod 700 "$CLUSTER_STATE"
@@ -66,11 +67,16 @@ cmd_up() {
     kubectl wait --for=condition=Ready --timeout=1s "node/$CLUSTER_NODE_NAME"
   wait_for "default ServiceAccount" 60 kube-controller-manager kubectl -n default get serviceaccount default
   log "cluster up in $((SECONDS - t1))s (node Ready; $((SECONDS - t0))s with builds)"
+  figure "cluster.sh up: cluster start to node Ready (no builds)" $((SECONDS - t1)) s
 
-  if has_component cert-manager; then certmanager_up; fi
+  if has_component cert-manager; then
+    local t2=$SECONDS
+    certmanager_up
+    figure "cluster.sh up: cert-manager CRDs + controller + cainjector" $((SECONDS - t2)) s
+  fi
   if has_component docker; then
     docker_up
-    docker -H "unix://$CLUSTER_DOCKER_SOCK" load -i "$images/node.tar" >/dev/null
+    "$CLUSTER_DOCKER_CLI" -H "unix://$CLUSTER_DOCKER_SOCK" load -i "$images/node.tar" >/dev/null
     log "docker: $(awk -F'\t' '$1 ~ /^dev.local\/node:/ { print $1 }' "$images/images.tsv") loaded"
   fi
   log "up in $((SECONDS - t0))s; use it with: eval \"\$($0 env)\""
@@ -130,14 +136,23 @@ cmd_down() {
 
 cmd_env() {
   [[ -f "$CLUSTER_STATE/bin" ]] || die "no cluster is up ($CLUSTER_STATE/bin missing): run '$0 up'"
+  local skaffold="" v
+  for v in "$CLUSTER_CACHE"/skaffold/*/skaffold; do [[ -x "$v" ]] && skaffold="$(dirname "$v"):"; done
   cat <<ENV
 export KUBECONFIG=$CLUSTER_KUBECONFIG
-export PATH=$(cat "$CLUSTER_STATE/bin"):\$PATH
+export PATH=$(cat "$CLUSTER_STATE/bin"):$skaffold\$PATH
 export CONTAINERD_ADDRESS=$CLUSTER_CONTAINERD_SOCK
 export CONTAINERD_NAMESPACE=k8s.io
 ENV
   if [[ -S "$CLUSTER_DOCKER_SOCK" ]]; then echo "export DOCKER_HOST=unix://$CLUSTER_DOCKER_SOCK"; fi
+  # Skaffold reads its flags from SKAFFOLD_* too. Its artifact cache lives with this cluster: a new
+  # cluster's node has none of the images a cache in ~/.skaffold would call built, so the first run
+  # builds (from docker's layer cache) and its build hook loads the image into the node. No update
+  # check or survey prompt (no network to reach them).
+  echo "export SKAFFOLD_CACHE_FILE=$CLUSTER_STATE/skaffold-cache.yaml SKAFFOLD_UPDATE_CHECK=false SKAFFOLD_INTERACTIVE=false"
   echo "export NSM_CLUSTER_STATE=$CLUSTER_STATE"
+  # The Dockerfile's NODE_IMAGE here (skaffold.yaml's nsm-cluster profile reads it).
+  echo "export NSM_CLUSTER_NODE_IMAGE=dev.local/node:$(tr -d ' \n\r' <"$CLUSTER_REPO_ROOT/.node-version" | sed 's/^v//')"
   echo "export NSM_CLUSTER_NODE_IP=$CLUSTER_NODE_IP"
 }
 

@@ -25,15 +25,19 @@ repo=dev.local/nsm-sidecar-injector
 t0=$SECONDS
 log "docker build (classic builder) with NODE_IMAGE=dev.local/node:$node_version..."
 build_log="$CLUSTER_LOGS/image-injector.log"
-if ! with_heartbeat "building the image" docker build --network=host --iidfile "$CLUSTER_STATE/image-injector.id" \
+if ! with_heartbeat "building the image" "$CLUSTER_DOCKER_CLI" build --network=host --iidfile "$CLUSTER_STATE/image-injector.id" \
   --build-arg "NODE_IMAGE=dev.local/node:$node_version" -t "$repo:build" "$CLUSTER_REPO_ROOT" >"$build_log" 2>&1; then
   tail -n 40 "$build_log" >&2
   die "docker build failed (whole output: $build_log)"
 fi
 id="$(cut -d: -f2 <"$CLUSTER_STATE/image-injector.id" | cut -c1-12)"
 image="$repo:$id"
-docker tag "$repo:build" "$image"
-size="$(docker image inspect -f '{{.Size}}' "$image")"
+"$CLUSTER_DOCKER_CLI" tag "$repo:build" "$image"
+size="$("$CLUSTER_DOCKER_CLI" image inspect -f '{{.Size}}' "$image")"
 log "built $image in $((SECONDS - t0))s: $((size / 1000000)) MB (uncompressed; base dev.local/node:$node_version)"
+figure "injector image: docker build" $((SECONDS - t0)) s
+figure "injector image: size (uncompressed, as docker reports it)" $((size / 1000000)) MB
+t1=$SECONDS
 "$here/load-image.sh" "$image"
+figure "injector image: docker save | ctr import into the node" $((SECONDS - t1)) s
 echo "$image"

@@ -38,12 +38,12 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
+export NSM_CLUSTER_FIGURES="$figures"
 t0=$SECONDS
 "$here/cluster.sh" up
-printf '{"name":"cluster.sh up (builds cached or not, as found)","value":%d,"unit":"s"}\n' $((SECONDS - t0)) >>"$figures"
+figure "cluster.sh up, whole" $((SECONDS - t0)) s
 eval "$("$here/cluster.sh" env)"
-t1=$SECONDS
+PATH="$("$here/build-skaffold.sh" | tail -1):$PATH"
 NSM_INJECTOR_IMAGE="$("$here/image-injector.sh" | tail -1)"
-printf '{"name":"injector image build + load","value":%d,"unit":"s"}\n' $((SECONDS - t1)) >>"$figures"
-export NSM_INJECTOR_IMAGE NSM_CLUSTER_FIGURES="$figures"
+export NSM_INJECTOR_IMAGE
 npx jest -c jest.cluster.config.js "$@"

@@ -11,5 +11,5 @@ docker_up() {
     --data-root="$CLUSTER_DOCKER_DATA" --exec-root="$CLUSTER_STATE/docker/exec" \
     --pidfile="$CLUSTER_STATE/docker/dockerd.pid" --cgroup-parent="/$CLUSTER_CGROUP/docker" \
     --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false
-  wait_for "dockerd serving" 60 dockerd docker -H "unix://$CLUSTER_DOCKER_SOCK" version
+  wait_for "dockerd serving" 60 dockerd "$CLUSTER_DOCKER_CLI" -H "unix://$CLUSTER_DOCKER_SOCK" version
 }

@@ -68,3 +68,10 @@ go_build_into() {
   for pkg in "$@"; do mv -f "$tmp/$(basename "$pkg")" "$out/"; done
   rm -rf "$tmp"
 }
+
+# figure NAME VALUE UNIT: a measured figure for docs/deploy.md, appended as a JSON line to
+# $NSM_CLUSTER_FIGURES when set (scripts/cluster/test.sh sets it and prints them all at the end).
+figure() {
+  [[ -n "${NSM_CLUSTER_FIGURES:-}" ]] || return 0
+  printf '{"name":"%s","value":%s,"unit":"%s"}\n' "$1" "$2" "$3" >>"$NSM_CLUSTER_FIGURES"
+}

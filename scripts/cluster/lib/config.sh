@@ -34,6 +34,9 @@ CLUSTER_PIDS="$CLUSTER_STATE/pids"
 CLUSTER_KUBECONFIG="$CLUSTER_STATE/admin.kubeconfig"
 CLUSTER_CONTAINERD_SOCK="$CLUSTER_STATE/containerd/containerd.sock"
 CLUSTER_DOCKER_SOCK="$CLUSTER_STATE/docker/docker.sock"
+# Debian's docker.io client, the daemon's own version (a newer docker CLI elsewhere on PATH may need
+# plugins, e.g. buildx, that this machine doesn't have).
+CLUSTER_DOCKER_CLI="${CLUSTER_DOCKER_CLI:-/usr/bin/docker}"
 # dockerd's images and build cache persist across clusters (a rebuild reuses the npm ci layer).
 CLUSTER_DOCKER_DATA="${CLUSTER_DOCKER_DATA:-$CLUSTER_CACHE/docker}"
 # All pod (and docker build) cgroups go under this one, in every hierarchy: `down` removes it whole.
