@@ -6,33 +6,23 @@
  */
 import type {Pod} from 'kubernetes-types/core/v1';
 import {until} from './support/cluster';
-import {ensureInjector} from './support/injector';
 import {
-  NETWORK_SERVICES, apply, configHashOf, deleteNamespace, deployment, freshNamespace, injected, podsOf, stubReport, STATUS_ANNOTATION,
+  NETWORK_SERVICES, apply, configHashOf, deployment, injected, injectorAndNamespace, podsOf, stubReport, STATUS_ANNOTATION,
 } from './support/workloads';
 
-let ns = '';
-
-beforeAll(async () => {
-  await ensureInjector();
-  ns = await freshNamespace('apps');
-});
-
-afterAll(async () => {
-  if (ns) await deleteNamespace(ns);
-});
+const namespace = injectorAndNamespace('apps');
 
 /** The pods of `app`, once there are `count` and every container of each runs (init containers done). */
 async function runningPods(app: string, count: number): Promise<Pod[]> {
   return until(`${count} running pods of ${app}`, async () => {
-    const pods = (await podsOf(ns, `app=${app}`)).filter(p => p.metadata?.deletionTimestamp === undefined);
+    const pods = (await podsOf(namespace(), `app=${app}`)).filter(p => p.metadata?.deletionTimestamp === undefined);
     const running = pods.filter(p => p.status?.phase === 'Running' && (p.status.containerStatuses ?? []).every(c => c.state?.running !== undefined));
     return running.length === count && pods.length === count ? running : undefined;
   }, 240_000, 1000);
 }
 
 test('an annotated Deployment of 3: every pod runs cmd-nsc-init to completion and cmd-nsc, with the injected env and mounts', async () => {
-  await apply(ns, deployment('client', {replicas: 3}));
+  await apply(namespace(), deployment('client', {replicas: 3}));
   const pods = await runningPods('client', 3);
   for (const pod of pods) {
     const name = pod.metadata!.name!;
@@ -46,7 +36,7 @@ test('an annotated Deployment of 3: every pod runs cmd-nsc-init to completion an
     expect(sidecar?.restartCount).toBe(0);
 
     for (const container of ['cmd-nsc-init', 'cmd-nsc']) {
-      const report = await stubReport(ns, name, container);
+      const report = await stubReport(namespace(), name, container);
       expect(report.stub).toBe(container);
       expect(report.env).toMatchObject({
         NSM_NETWORK_SERVICES: NETWORK_SERVICES,
@@ -62,7 +52,7 @@ test('an annotated Deployment of 3: every pod runs cmd-nsc-init to completion an
 });
 
 test("an unannotated Deployment's pods are left as they are", async () => {
-  await apply(ns, deployment('plain', {replicas: 1, annotated: false}));
+  await apply(namespace(), deployment('plain', {replicas: 1, annotated: false}));
   const [pod] = await runningPods('plain', 1);
   expect(injected(pod!)).toEqual({init: [], containers: ['app'], status: undefined});
   expect(pod!.metadata?.annotations?.[STATUS_ANNOTATION]).toBeUndefined();

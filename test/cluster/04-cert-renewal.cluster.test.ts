@@ -10,22 +10,13 @@ import * as tls from 'node:tls';
 import type {MutatingWebhookConfiguration} from 'kubernetes-types/admissionregistration/v1';
 import type {Secret} from 'kubernetes-types/core/v1';
 import {figure, kubectl, kubectlJson, sleep, until, webhookFailOpenCount} from './support/cluster';
-import {INJECTOR_NAMESPACE, ensureInjector, injectorPods} from './support/injector';
+import {INJECTOR_NAMESPACE, injectorPods} from './support/injector';
 import {startPodStream} from './support/stream';
-import {deleteNamespace, freshNamespace} from './support/workloads';
+import {injectorAndNamespace} from './support/workloads';
 
 const SERVICE_NAME = 'nsm-sidecar-injector.nsm-sidecar-injector.svc';
 
-let ns = '';
-
-beforeAll(async () => {
-  await ensureInjector();
-  ns = await freshNamespace('renewal');
-});
-
-afterAll(async () => {
-  if (ns) await deleteNamespace(ns);
-});
+const namespace = injectorAndNamespace('renewal');
 
 async function servingSecret(): Promise<{serial: string; ca: string}> {
   const secret = await kubectlJson<Secret>(['-n', INJECTOR_NAMESPACE, 'get', 'secret', 'nsm-sidecar-injector-tls']);
@@ -59,7 +50,7 @@ test('cmctl-style renewal under a stream of pod creations: new certificate serve
   const caBundle = (await kubectlJson<MutatingWebhookConfiguration>(['get', 'mutatingwebhookconfiguration', 'nsm-sidecar-injector'])).webhooks?.[0]?.clientConfig.caBundle;
 
   const failOpenBefore = await webhookFailOpenCount();
-  const stream = startPodStream(ns, 250);
+  const stream = startPodStream(namespace(), 250);
   await sleep(5000);
   const t0 = Date.now();
   // What `cmctl renew` does: mark the Certificate as Issuing (reason ManuallyTriggered) in its status.

@@ -12,44 +12,37 @@
  * their sidecars when a call fails. The Deployment is therefore created at the start of the disruption.
  */
 import type {Pod} from 'kubernetes-types/core/v1';
+import type {Deployment} from 'kubernetes-types/apps/v1';
 import {admin, figure, kubectl, kubectlJson, sleep, until, webhookFailOpenCount} from './support/cluster';
-import {INJECTOR_NAMESPACE, ensureInjector, injectorPods, waitInjectorReady} from './support/injector';
-import {startPodStream} from './support/stream';
-import {NOWHERE, apply, deleteNamespace, deployment, freshNamespace, isInjected} from './support/workloads';
+import {INJECTOR_NAMESPACE, injectorPods, waitInjectorReady} from './support/injector';
+import {startPodStream, type StreamResult} from './support/stream';
+import {NOWHERE, apply, deployment, injectorAndNamespace, isInjected} from './support/workloads';
 import {isStatus} from '../e2e/harness/kube';
 
-let ns = '';
-
-beforeAll(async () => {
-  await ensureInjector();
-  ns = await freshNamespace('disruption');
-});
-
-afterAll(async () => {
-  if (ns) await deleteNamespace(ns);
-});
+const namespace = injectorAndNamespace('disruption');
 
 /** Scales `name` from 0 to 30, one replica every 400 ms (12 s: the length of a pod's shutdown and replacement). */
 async function scaleUp(name: string): Promise<void> {
-  await apply(ns, deployment(name, {replicas: 0, nodeSelector: NOWHERE}));
+  await apply(namespace(), deployment(name, {replicas: 0, nodeSelector: NOWHERE}));
   for (let replicas = 1; replicas <= 30; replicas++) {
-    await kubectl(['-n', ns, 'scale', `deploy/${name}`, `--replicas=${replicas}`]);
+    await kubectl(['-n', namespace(), 'scale', `deploy/${name}`, `--replicas=${replicas}`]);
     await sleep(400);
   }
 }
 
-/** Resolves with the time at which two injector pods other than `gone` are Ready again. */
+/** Resolves with the time at which as many injector pods as the Deployment wants, other than `gone`, are Ready. */
 function recovered(gone: string): Promise<number> {
-  return until('two injector pods Ready again', async () => {
+  return until('the injector pods Ready again', async () => {
+    const wanted = (await kubectlJson<Deployment>(['-n', INJECTOR_NAMESPACE, 'get', 'deploy', 'nsm-sidecar-injector'])).spec?.replicas ?? 2;
     const pods = (await injectorPods()).filter(p => p.metadata!.name !== gone);
     const ready = pods.filter(p => p.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True');
-    return ready.length === 2 ? Date.now() : undefined;
+    return ready.length >= wanted ? Date.now() : undefined;
   }, 180_000, 250);
 }
 
 async function uninjectedPods(selector: string, expected: number): Promise<string[]> {
   const pods = await until(`${expected} pods of ${selector}`, async () => {
-    const items = (await kubectlJson<{items: Pod[]}>(['-n', ns, 'get', 'pods', '-l', selector])).items;
+    const items = (await kubectlJson<{items: Pod[]}>(['-n', namespace(), 'get', 'pods', '-l', selector])).items;
     return items.length === expected ? items : undefined;
   }, 60_000);
   return pods.filter(p => !isInjected(p)).map(p => p.metadata!.name!);
@@ -68,53 +61,56 @@ async function evict(name: string): Promise<boolean> {
   }
 }
 
-async function report(what: string, stream: ReturnType<typeof startPodStream>, deploymentName: string, failOpenBefore: number): Promise<number> {
-  const result = await stream.stop();
-  const uninjected = [...result.uninjected, ...(await uninjectedPods(`app=${deploymentName}`, 30))];
+/**
+ * Runs `disrupt` while a stream of bare pods is created and Deployment `app` scales 0 -> 30, then
+ * counts (and reports) pods stored without sidecars and the webhook calls the apiserver let through
+ * failed; both must be 0.
+ */
+async function countDuring(what: string, app: string, disrupt: () => Promise<void>): Promise<void> {
+  const failOpenBefore = await webhookFailOpenCount();
+  const stream = startPodStream(namespace(), 250);
+  let result: StreamResult;
+  try {
+    await sleep(2000);
+    await Promise.all([disrupt(), scaleUp(app)]);
+    await waitInjectorReady();
+    await sleep(3000);
+  } finally {
+    result = await stream.stop();
+  }
+  const uninjected = [...result.uninjected, ...(await uninjectedPods(`app=${app}`, 30))];
   const failedOpen = (await webhookFailOpenCount()) - failOpenBefore;
   figure(`${what}: pods created`, result.created + 30, 'pods');
   figure(`${what}: pods admitted without sidecars`, uninjected.length, 'pods');
   figure(`${what}: webhook calls failed open (apiserver)`, failedOpen, 'calls');
   expect(result.errors).toEqual([]);
   expect(uninjected).toEqual([]);
-  return failedOpen;
+  expect(failedOpen).toBe(0);
 }
 
 test('deleting one injector pod while a Deployment scales 0 -> 30: no pod without sidecars, no failed call', async () => {
   const [victim] = await injectorPods();
-  const failOpenBefore = await webhookFailOpenCount();
-  const stream = startPodStream(ns, 250);
-  await sleep(2000);
-  const t0 = Date.now();
-  await kubectl(['-n', INJECTOR_NAMESPACE, 'delete', 'pod', victim!.metadata!.name!, '--wait=false']);
-  const back = recovered(victim!.metadata!.name!);
-  await scaleUp('burst');
-  figure('pod deletion: until a replacement is Ready (2 Ready pods again)', ((await back) - t0) / 1000, 's');
-  await waitInjectorReady();
-  await sleep(3000);
-  expect(await report('pod deletion', stream, 'burst', failOpenBefore)).toBe(0);
+  await countDuring('pod deletion', 'burst', async () => {
+    const t0 = Date.now();
+    await kubectl(['-n', INJECTOR_NAMESPACE, 'delete', 'pod', victim!.metadata!.name!, '--wait=false']);
+    figure('pod deletion: until a replacement is Ready', ((await recovered(victim!.metadata!.name!)) - t0) / 1000, 's');
+  });
 });
 
 test('drain-style eviction of both injector pods: the PDB holds the second back until a replacement is Ready; no pod without sidecars', async () => {
   const [first, second] = await injectorPods();
-  const failOpenBefore = await webhookFailOpenCount();
-  const stream = startPodStream(ns, 250);
-  await sleep(2000);
-  const t0 = Date.now();
-  expect(await evict(first!.metadata!.name!)).toBe(true);
-  const scaling = scaleUp('drain');
-  // The second eviction is refused while only one replica is available, and retried as drain does.
-  expect(await evict(second!.metadata!.name!)).toBe(false);
-  let refusals = 1;
-  await until('the PDB to allow the second eviction', async () => {
-    if (await evict(second!.metadata!.name!)) return true;
-    refusals++;
-    return undefined;
-  }, 180_000, 1000);
-  figure('drain: the second eviction held back by the PDB for', (Date.now() - t0) / 1000, 's');
-  figure('drain: eviction attempts refused by the PDB (1 s apart)', refusals, 'attempts');
-  await scaling;
-  await waitInjectorReady();
-  await sleep(3000);
-  expect(await report('drain', stream, 'drain', failOpenBefore)).toBe(0);
+  await countDuring('drain', 'drain', async () => {
+    const t0 = Date.now();
+    expect(await evict(first!.metadata!.name!)).toBe(true);
+    // The second eviction is refused while only one replica is available, and retried as drain does.
+    expect(await evict(second!.metadata!.name!)).toBe(false);
+    let refusals = 1;
+    await until('the PDB to allow the second eviction', async () => {
+      if (await evict(second!.metadata!.name!)) return true;
+      refusals++;
+      return undefined;
+    }, 180_000, 1000);
+    figure('drain: the second eviction held back by the PDB for', (Date.now() - t0) / 1000, 's');
+    figure('drain: eviction attempts refused by the PDB (1 s apart)', refusals, 'attempts');
+  });
 });

@@ -15,12 +15,14 @@ proc_start() {
 
 proc_starttime() { awk '{ print $22 }' "/proc/$1/stat" 2>/dev/null || true; }
 
-# proc_pid NAME: the pid of NAME when it is still the process that proc_start started; else nothing.
+# proc_pid NAME: the pid of NAME when it is still the process that proc_start started and has not
+# exited (a zombie waiting for init to reap it counts as exited); else nothing.
 proc_pid() {
   local file="$CLUSTER_PIDS/$1.pid" pid start
   [[ -f "$file" ]] || return 1
   read -r pid start <"$file"
   [[ -n "$pid" && "$(proc_starttime "$pid")" == "$start" ]] || return 1
+  [[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || return 1
   echo "$pid"
 }
 

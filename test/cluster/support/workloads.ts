@@ -4,6 +4,7 @@
  */
 import type {Pod} from 'kubernetes-types/core/v1';
 import {admin, kubectl, kubectlJson, until} from './cluster';
+import {ensureInjector} from './injector';
 
 export const NSM_ANNOTATION = 'networkservicemesh.io';
 export const STATUS_ANNOTATION = 'sidecar-injector.networkservicemesh.io/status';
@@ -24,6 +25,22 @@ export async function freshNamespace(prefix: string, labels: Record<string, stri
 
 export async function deleteNamespace(name: string): Promise<void> {
   await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found']);
+}
+
+/**
+ * A test file's setup: the injector deployed and running (files may run alone), and a fresh namespace
+ * for the file's workloads, deleted afterwards. Returns the namespace's name (set once beforeAll ran).
+ */
+export function injectorAndNamespace(prefix: string): () => string {
+  let ns = '';
+  beforeAll(async () => {
+    await ensureInjector();
+    ns = await freshNamespace(prefix);
+  });
+  afterAll(async () => {
+    if (ns) await deleteNamespace(ns);
+  });
+  return () => ns;
 }
 
 export interface WorkloadOptions {
