@@ -5,7 +5,8 @@
 # line is that folder. The version is the one test/cluster/certmanager/go.mod requires; the CRDs come
 # from that same module's deploy/crds (what upstream's release manifests are made from).
 set -euo pipefail
-LOG_TAG=build-certmanager
+# shellcheck disable=SC2034 # read by lib/build.sh's log
+LOG_TAG="build-certmanager"
 # shellcheck source=lib/build.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/build.sh"
 command -v go >/dev/null 2>&1 || die "'go' not found in PATH"

@@ -19,7 +19,8 @@
 # Output: .cache/cluster/images/<inputs digest>/*.tar; stdout's last line is
 # that folder, holding images.tsv ("name<TAB>archive" per line).
 set -euo pipefail
-LOG_TAG=build-images
+# shellcheck disable=SC2034 # read by lib/build.sh's log
+LOG_TAG="build-images"
 here="$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=lib/build.sh
 source "$here/lib/build.sh"

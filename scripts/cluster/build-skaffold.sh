@@ -3,7 +3,8 @@
 #
 # Output: .cache/cluster/skaffold/<version>/skaffold; the last stdout line is that folder.
 set -euo pipefail
-LOG_TAG=build-skaffold
+# shellcheck disable=SC2034 # read by lib/build.sh's log
+LOG_TAG="build-skaffold"
 # shellcheck source=lib/build.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/build.sh"
 command -v go >/dev/null 2>&1 || die "'go' not found in PATH"

@@ -15,7 +15,8 @@
 # bridge with no way out of the machine (scripts/cluster/lib/network.sh). Addresses, names and paths:
 # scripts/cluster/lib/config.sh. Needs root, Linux, Debian's apt-get, Go and the Go module proxy.
 set -euo pipefail
-LOG_TAG=cluster
+# shellcheck disable=SC2034 # read by lib/build.sh's log
+LOG_TAG="cluster"
 CLUSTER_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 for part in build config host-state procs pki network controlplane node; do
   # shellcheck source=/dev/null
@@ -27,6 +28,11 @@ for part in "$CLUSTER_SCRIPTS"/components/*.sh; do
 done
 
 kubectl() { command "$KUBECTL" --kubeconfig "$CLUSTER_KUBECONFIG" "$@"; }
+
+# component_fn COMPONENT build|up: the function of scripts/cluster/components/COMPONENT.sh that builds
+# what the component needs (optional) or starts it, e.g. cert_manager_up. A new component (Knative,
+# CoreDNS, kwok...) is one more file there defining these, named in CLUSTER_COMPONENTS.
+component_fn() { echo "${1//-/_}_$2"; }
 
 controlplane_bin() { "$CLUSTER_REPO_ROOT/scripts/build-controlplane.sh" | tail -1; }
 
@@ -40,12 +46,17 @@ cmd_up() {
     log "leftovers of a cluster that did not stop cleanly: tearing them down first"
     cmd_down || true
   fi
-  local t0=$SECONDS bin images
+  local t0=$SECONDS bin component
+  for component in ${CLUSTER_COMPONENTS//,/ }; do
+    declare -F "$(component_fn "$component" up)" >/dev/null || die "unknown component '$component' in CLUSTER_COMPONENTS (scripts/cluster/components/)"
+  done
   "$CLUSTER_SCRIPTS/install-host-packages.sh"
   bin="$(controlplane_bin)"
   KUBECTL="$bin/kubectl"
-  images="$("$CLUSTER_SCRIPTS/build-images.sh" | tail -1)"
-  if has_component cert-manager; then certmanager_build; fi
+  CLUSTER_IMAGES="$("$CLUSTER_SCRIPTS/build-images.sh" | tail -1)"
+  for component in ${CLUSTER_COMPONENTS//,/ }; do
+    if declare -F "$(component_fn "$component" build)" >/dev/null; then "$(component_fn "$component" build)"; fi
+  done
   log "builds ready ($((SECONDS - t0))s); starting the cluster"
   figure "cluster.sh up: builds (cached or not, as found)" $((SECONDS - t0)) s
 
@@ -60,7 +71,9 @@ cmd_up() {
   pki_make_all
   controlplane_up "$bin"
   node_containerd_up
-  node_import_images $(awk -v d="$images" -F'\t' '$1 !~ /^dev.local\/node:/ { print d "/" $2 }' "$images/images.tsv")
+  local archives
+  mapfile -t archives < <(awk -v d="$CLUSTER_IMAGES" -F'\t' '$1 !~ /^dev.local\/node:/ { print d "/" $2 }' "$CLUSTER_IMAGES/images.tsv")
+  node_import_images "${archives[@]}"
   node_kubelet_up "$bin"
   node_kube_proxy_up "$bin"
   wait_for "node $CLUSTER_NODE_NAME Ready" 120 "kubelet kube-apiserver" \
@@ -69,16 +82,12 @@ cmd_up() {
   log "cluster up in $((SECONDS - t1))s (node Ready; $((SECONDS - t0))s with builds)"
   figure "cluster.sh up: cluster start to node Ready (no builds)" $((SECONDS - t1)) s
 
-  if has_component cert-manager; then
-    local t2=$SECONDS
-    certmanager_up
-    figure "cluster.sh up: cert-manager CRDs + controller + cainjector" $((SECONDS - t2)) s
-  fi
-  if has_component docker; then
-    docker_up
-    "$CLUSTER_DOCKER_CLI" -H "unix://$CLUSTER_DOCKER_SOCK" load -i "$images/node.tar" >/dev/null
-    log "docker: $(awk -F'\t' '$1 ~ /^dev.local\/node:/ { print $1 }' "$images/images.tsv") loaded"
-  fi
+  local t2
+  for component in ${CLUSTER_COMPONENTS//,/ }; do
+    t2=$SECONDS
+    "$(component_fn "$component" up)"
+    figure "cluster.sh up: component $component" $((SECONDS - t2)) s
+  done
   log "up in $((SECONDS - t0))s; use it with: eval \"\$($0 env)\""
 }
 

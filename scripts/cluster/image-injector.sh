@@ -10,7 +10,8 @@
 # does (dockerd here makes no bridge and no NAT). The tag is the image's own id, so every change of
 # content is a new tag. Prints the image name (last stdout line) and its size.
 set -euo pipefail
-LOG_TAG=image-injector
+# shellcheck disable=SC2034 # read by lib/build.sh's log
+LOG_TAG="image-injector"
 here="$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=lib/build.sh
 source "$here/lib/build.sh"

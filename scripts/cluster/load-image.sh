@@ -10,7 +10,8 @@
 # did not push as <name>:<image id>, a tag it adds after the build, while its build hook is only told
 # the <name>:<input digest> tag.
 set -euo pipefail
-LOG_TAG=load-image
+# shellcheck disable=SC2034 # read by lib/build.sh's log
+LOG_TAG="load-image"
 here="$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=lib/build.sh
 source "$here/lib/build.sh"

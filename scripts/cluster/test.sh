@@ -11,7 +11,8 @@
 # figures are printed at the end (and kept in .cache/cluster/logs/figures.jsonl).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-LOG_TAG=test-cluster
+# shellcheck disable=SC2034 # read by lib/build.sh's log
+LOG_TAG="test-cluster"
 # shellcheck source=lib/build.sh
 source "$here/lib/build.sh"
 cd "$CLUSTER_REPO_ROOT"

@@ -1,10 +1,11 @@
-# cert-manager (sourced by cluster.sh when CLUSTER_COMPONENTS has cert-manager): its CRDs, its
+# cert-manager (sourced by cluster.sh; runs when CLUSTER_COMPONENTS has cert-manager): its CRDs, its
 # controller and its cainjector (built by scripts/cluster/build-certmanager.sh from the cert-manager Go
 # module) as host processes with the admin kubeconfig, like the control plane processes.
+# shellcheck shell=bash
 
-certmanager_build() { CERTMANAGER_DIR="$("$CLUSTER_SCRIPTS/build-certmanager.sh" | tail -1)"; }
+cert_manager_build() { CERTMANAGER_DIR="$("$CLUSTER_SCRIPTS/build-certmanager.sh" | tail -1)"; }
 
-certmanager_up() {
+cert_manager_up() {
   local t0=$SECONDS
   kubectl apply --server-side --force-conflicts -f "$CERTMANAGER_DIR/crds" >/dev/null
   kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null

@@ -1,6 +1,7 @@
 # Shared by the harness's build scripts (sourced, not run): logging, input stamps, one build at a time
 # per output folder, a heartbeat during long builds, and cached `go build`s renamed into place.
 # The pattern of scripts/build-controlplane.sh, for the harness's own Go modules under test/cluster/.
+# shellcheck shell=bash
 
 # The repository root, from this file's place (scripts/cluster/lib/).
 CLUSTER_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"

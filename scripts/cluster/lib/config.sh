@@ -1,6 +1,7 @@
 # The real cluster's names, addresses and paths (sourced by cluster.sh and its parts). Every value can
 # be overridden from the environment; the defaults are chosen to collide with nothing on this machine
 # kind (eth0 is 192.0.2.0/24; the e2e suite's control planes listen on random 127.0.0.1 ports).
+# shellcheck shell=bash disable=SC2034 # variables for the scripts that source this
 
 # Everything a running cluster writes (state, sockets, pod volumes, logs) lives under here, and `down`
 # removes it (after copying the logs to $CLUSTER_CACHE/logs/last). Fixed, because one cluster runs per
@@ -23,8 +24,9 @@ CLUSTER_KUBERNETES_SERVICE_IP="${CLUSTER_KUBERNETES_SERVICE_IP:-10.215.0.1}"
 CLUSTER_APISERVER_PORT="${CLUSTER_APISERVER_PORT:-6443}"
 CLUSTER_APISERVER_URL="https://$CLUSTER_NODE_IP:$CLUSTER_APISERVER_PORT"
 
-# Optional parts, comma-separated (`node` always runs): cert-manager (controller + cainjector + CRDs),
-# docker (a dockerd on the cluster's containerd: image builds, Skaffold's local builder).
+# Optional parts, comma-separated, started in this order once the node is Ready (the control plane and
+# the node always run): cert-manager (controller + cainjector + CRDs), docker (a dockerd on the
+# cluster's containerd: image builds, Skaffold's local builder). Each is scripts/cluster/components/<name>.sh.
 CLUSTER_COMPONENTS="${CLUSTER_COMPONENTS:-cert-manager,docker}"
 
 # Paths inside the state folder.
@@ -44,5 +46,3 @@ CLUSTER_CGROUP=nsm-cluster
 # The folders NSM's node agents (spire-agent, nsmgr) make on a real node; the injected hostPath
 # volumes (type: Directory) need them to exist. Made empty by `up` when missing, removed by `down`.
 CLUSTER_NSM_HOST_DIRS="${CLUSTER_NSM_HOST_DIRS:-/run/spire/sockets /var/lib/networkservicemesh}"
-
-has_component() { [[ ",$CLUSTER_COMPONENTS," == *",$1,"* ]]; }

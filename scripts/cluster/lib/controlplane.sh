@@ -3,6 +3,7 @@
 # node IP only. The apiserver has the admission plugins of a kubeadm cluster (the defaults, PodSecurity
 # among them, plus NodeRestriction) and reaches kubelets by their InternalIP (a node name would go to
 # the host's resolver).
+# shellcheck shell=bash
 
 cp_curl() { curl -sf --cacert "$CLUSTER_PKI/ca.crt" --cert "$CLUSTER_PKI/admin.crt" --key "$CLUSTER_PKI/admin.key" "$@"; }
 

@@ -1,6 +1,7 @@
 # What the cluster may change on the host, captured before `up` and compared after `down` (sourced).
 # `down` fails when anything differs, so a teardown that leaks a rule, link, mount, sysctl or folder
 # is seen at once instead of breaking the next run or another user of the machine.
+# shellcheck shell=bash
 
 # The kernel settings the cluster's parts write: the harness itself (forwarding, bridge netfilter),
 # the kubelet (its kernel tunables, protectKernelDefaults: false) and kube-proxy (route_localnet,

@@ -1,6 +1,7 @@
 # Shared by the harness's image scripts (sourced): makes a one-layer image archive by hand, in the
 # `docker save` format (manifest.json + config + layer tar) that both `ctr images import` and
 # `docker load` read. No registry and no builder are needed for images that are only files.
+# shellcheck shell=bash
 
 # image_archive NAME ROOTFS OUT CONFIG_JSON: writes OUT, an archive of image NAME whose single layer is
 # the folder ROOTFS (owned by root, timestamps zeroed, so equal inputs give equal digests) and whose

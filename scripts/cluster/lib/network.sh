@@ -1,5 +1,6 @@
 # The node's network on the host (sourced): the node bridge holding the node IP, the pod bridge's
 # CNI config, the route to the Service range, forwarding, and an isolation chain; and their removal.
+# shellcheck shell=bash
 
 # The harness's own iptables chain, jumped to from the mangle table's FORWARD chain (which runs before
 # the filter table, where kube-proxy inserts its own ACCEPT rules ahead of anyone else's): forwarded

@@ -1,5 +1,6 @@
 # The node (sourced): containerd (Debian's, with the harness's own config, root and socket), the
 # kubelet and kube-proxy; and their containers' teardown.
+# shellcheck shell=bash
 
 node_containerd_up() {
   local dir="$CLUSTER_STATE/containerd"

@@ -2,13 +2,14 @@
 # apiserver's serving certificate, every client certificate (the user is the CN, the groups the Os),
 # the kubelet's serving certificate and the ServiceAccount token key pair stands beside them.
 # ECDSA P-256, valid 30 days; a cluster lives for one test run or one developer session.
+# shellcheck shell=bash
 
 pki_openssl_cnf() { printf '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n' >"$CLUSTER_PKI/openssl.cnf"; }
 
 # pki_issue NAME CN ORGS SANS: NAME.crt/NAME.key signed by the CA. ORGS: comma-separated groups (or
 # ""). SANS: "" for a client certificate, else the server's subjectAltName list (DNS:x,IP:y).
 pki_issue() {
-  local name="$1" cn="$2" orgs="$3" sans="$4" subj="" o f="$CLUSTER_PKI/$1"
+  local cn="$2" orgs="$3" sans="$4" subj="" o f="$CLUSTER_PKI/$1"
   IFS=, read -ra o <<<"$orgs"
   for org in "${o[@]}"; do subj+="/O=$org"; done
   subj+="/CN=$cn"

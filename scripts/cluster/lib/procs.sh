@@ -1,5 +1,6 @@
 # The cluster's host processes (sourced): started detached with their output in $CLUSTER_LOGS, their
 # pid (and start time, so a recycled pid is never signalled) in $CLUSTER_PIDS, stopped by that pid.
+# shellcheck shell=bash
 
 # proc_start NAME CMD...: runs CMD in a session of its own, stdout+stderr to $CLUSTER_LOGS/NAME.log.
 proc_start() {
