@@ -28,9 +28,11 @@
  * --client-qps N sets kube-controller-manager's and kube-scheduler's client rate limits (QPS and
  * burst) to N; 0 keeps their defaults (kcm 20/30, scheduler 50/100), which cap pod creation at about
  * 20 per second whatever admission costs. Default 500.
- * Takes ~1 min to start (kwok cached; ~3 min the first time: scripts/cluster/build-kwok.sh) and
- * ~1 min per run of 2,000 pods at --client-qps 500 on 2 cores; every wait has a ceiling. Loopback only;
- * every child is killed at the end. Figures go to .cache/bench/cluster-scale.json. Nothing is asserted.
+ * Takes ~30 s to start (kwok cached; ~5 min the first time: scripts/cluster/build-kwok.sh) and 2 to
+ * 3.5 min per run of 2,000 pods (scale up, all available, scale down, namespace gone) at --client-qps
+ * 500 on 2 busy cores: 26 min for the default warm-up + 2 rounds of 5. Every wait has a ceiling.
+ * Loopback only; every child is killed at the end. `--report FILE` prints the tables of a saved run.
+ * Figures go to .cache/bench/cluster-scale.json. Nothing is asserted.
  */
 'use strict';
 const {execFileSync, spawn} = require('node:child_process');
