@@ -13,7 +13,7 @@ import {mayMutate, mutateReview} from '../admission/mutate';
 import type {NamespaceLookup, NamespaceSource} from '../kube/namespaces';
 import type {DecisionRecord, NamespaceLookupResult} from '../admission/decision-record';
 import type {MetricsPage} from '../ops/metrics';
-import {checkReview, reviewResponse, type AdmissionReviewRequest} from '../admission/review';
+import {answerJson, checkReview, reviewResponse, type AdmissionReviewRequest, type AdmissionReviewResponse} from '../admission/review';
 import {logDecision} from '../ops/decision-log';
 import type {Logger} from '../ops/log';
 import {errorAnswer, JSON_TYPE, type ErrorCode, type HttpAnswer} from './errors';
@@ -56,6 +56,8 @@ const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 function ok(body: unknown): HttpAnswer {
   return {status: 200, headers: {'content-type': JSON_TYPE}, body: JSON.stringify(body)};
 }
+
+const answered = (answer: AdmissionReviewResponse): HttpAnswer => ({status: 200, headers: {'content-type': JSON_TYPE}, body: answerJson(answer)});
 
 type Parsed = {ok: true; value: unknown} | {ok: false; code: ErrorCode; message: string};
 
@@ -107,13 +109,13 @@ export function createHandler(deps: HandlerDeps): Handler {
     let outcome: Pick<DecisionRecord, 'decision' | 'warnings'>;
     try {
       const mutation = mutateReview(input, versioned, lookup);
-      answer = ok(mutation.answer);
+      answer = answered(mutation.answer);
       outcome = mutation;
     } catch (error) {
       // A bug of ours must not block pod creation: allow without a patch, say so, and log it.
       const warning = 'the NSM sidecar injector failed on this object; nothing injected';
       deps.logger.log('error', 'injection failed', {uid: input.request.uid, error: String(error)});
-      answer = ok(reviewResponse(input, undefined, [warning]));
+      answer = answered(reviewResponse(input, undefined, [warning]));
       outcome = {decision: {outcome: 'error'}, warnings: [warning]};
     }
     const record: DecisionRecord = {

@@ -58,7 +58,8 @@ export function makeCertificate(tmp) {
 /**
  * Each target: id, label, script (run as `node -r preload.cjs script args`), args, env, scheme,
  * `injects` (its answer must carry a patch), `explain` (a variant), `memory` (the heap probe's
- * node flags and env, for the memory phase).
+ * node flags and env, for the memory phase), `review` (another review than the typical one:
+ * `not-requested`, see reviews.mjs) and `vs` (the floor its ratios are taken to, default ff-echo).
  */
 export function makeTargets({tmp, explain = false, review, log = () => {}}) {
   const ff = ffMain();
@@ -71,6 +72,10 @@ export function makeTargets({tmp, explain = false, review, log = () => {}}) {
     {id: 'ours-sink-down', label: 'ours, K_SINK: nothing listening', script: ff, args: startCommandArgs(), env: {K_SINK: `http://127.0.0.1:${closedPort()}/`}, injects: true},
     {id: 'ff-echo', label: 'functions-framework echo function', script: ff, args: ['--target=echo', '--signature-type=http', `--source=${join(BENCH_DIR, 'servers', 'echo-ff.js')}`], ...memoryProbe('ff-echo')},
     {id: 'bare-http', label: 'bare node:http echo', script: join(BENCH_DIR, 'servers', 'echo-bare.mjs')},
+    // Issue #16, the common case: most pods reach the webhook (it can't select on annotations) and
+    // don't ask for NSM. The same review without the annotation, to ours and to the echo.
+    {id: 'ours-not-requested', label: 'ours, a pod that does not ask for NSM', script: ff, args: startCommandArgs(), review: 'not-requested', vs: 'ff-echo-not-requested'},
+    {id: 'ff-echo-not-requested', label: 'functions-framework echo, the same review', script: ff, args: ['--target=echo', '--signature-type=http', `--source=${join(BENCH_DIR, 'servers', 'echo-ff.js')}`], review: 'not-requested', vs: 'ff-echo-not-requested'},
   ];
   if (explain) {
     const variants = join(BENCH_DIR, 'servers', 'ff-variants.js');
@@ -80,7 +85,7 @@ export function makeTargets({tmp, explain = false, review, log = () => {}}) {
       variant('ff-canned', 'FF function answering our 3 KB answer, precomputed', 'canned', {env: {BENCH_CANNED_ANSWER: cannedAnswer(tmp, review)}}),
       variant('ff-handler', 'FF + createHandler (no log, no metrics), res.send', 'handler', {injects: true}),
       variant('ff-handler-raw', 'FF + createHandler, answer by res.writeHead/end', 'handlerRaw', {injects: true}),
-      variant('ff-runtime-raw', 'FF + createRuntime (as index.ts), res.writeHead/end', 'runtimeRaw', {injects: true}),
+      variant('ff-runtime-async', 'ours as an async function awaiting the handler', 'runtimeAsync', {injects: true}),
     );
   }
   const https = join(ROOT, 'dist', 'functions', 'https', 'main.js');
