@@ -178,7 +178,7 @@ async function httpPhase(results) {
   results.memory = {targets: {}};
   try {
     let targets = [];
-    for (const t of httpTargets()) {
+    for (const t of httpTargets().filter(t => !t.coldOnly)) {
       log(`starting ${t.id}`);
       try {
         servers.set(t.id, await startTarget(t));
@@ -293,6 +293,7 @@ const coldOnce = t => spawnServerTimed(t, REVIEW_TEXT, join(tmp, `${t.id}.cold.l
 async function coldPhase(results) {
   // The cold start does not depend on the review: the targets that differ only by it are left out.
   let all = httpTargets().filter(t => !t.explain && t.review === undefined);
+  // (and `coldOnly` targets: what only the start-up depends on, e.g. a config of the operator's own)
   results.cold = {runs: S.coldRuns, targets: {}, skipped: {}};
   for (const t of all) results.cold.targets[t.id] = {label: t.label, runs: []};
   for (let run = 0; run < S.coldRuns; run++) {

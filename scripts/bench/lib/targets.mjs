@@ -29,6 +29,13 @@ function cannedAnswer(tmp, review) {
   return file;
 }
 
+/** The default config with a comment added: the same config, but not the bundled text. */
+function ownConfig(tmp) {
+  const file = join(tmp, 'own-config.yaml');
+  writeFileSync(file, `${readFileSync(join(ROOT, 'manifests', 'base', 'config.yaml'), 'utf8')}# the operator's copy\n`);
+  return file;
+}
+
 const listening = server => new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 /** A TCP server in this process that accepts connections and never answers (kept for the whole run). */
 const hangingServer = createServer(socket => socket.unref());
@@ -59,7 +66,8 @@ export function makeCertificate(tmp) {
  * Each target: id, label, script (run as `node -r preload.cjs script args`), args, env, scheme,
  * `injects` (its answer must carry a patch), `explain` (a variant), `memory` (the heap probe's
  * node flags and env, for the memory phase), `review` (another review than the typical one:
- * `not-requested`, see reviews.mjs) and `vs` (the floor its ratios are taken to, default ff-echo).
+ * `not-requested`, see reviews.mjs), `vs` (the floor its ratios are taken to, default ff-echo) and
+ * `coldOnly` (measured in the cold-start phase only).
  */
 export function makeTargets({tmp, explain = false, review, log = () => {}}) {
   const ff = ffMain();
@@ -75,6 +83,9 @@ export function makeTargets({tmp, explain = false, review, log = () => {}}) {
     // Issue #16, the common case: most pods reach the webhook (it can't select on annotations) and
     // don't ask for NSM. The same review without the annotation, to ours and to the echo.
     {id: 'ours-not-requested', label: 'ours, a pod that does not ask for NSM', script: ff, args: startCommandArgs(), review: 'not-requested', vs: 'ff-echo-not-requested'},
+    // Issue #16, goal 4: the bundled default config is read without the YAML parser (pre-parsed);
+    // a config of the operator's own (here the default plus a comment) loads and runs it.
+    {id: 'ours-own-config', label: "ours, a config of the operator's own (INJECTOR_CONFIG)", script: ff, args: startCommandArgs(), env: {INJECTOR_CONFIG: ownConfig(tmp)}, coldOnly: true},
     {id: 'ff-echo-not-requested', label: 'functions-framework echo, the same review', script: ff, args: ['--target=echo', '--signature-type=http', `--source=${join(BENCH_DIR, 'servers', 'echo-ff.js')}`], review: 'not-requested', vs: 'ff-echo-not-requested'},
   ];
   if (explain) {
