@@ -50,6 +50,9 @@ function diffKey(before: Json, after: Json, key: string, patch: Operation[], pat
   const oldValue = at(before, key);
   if (hasOwn(after, key) && !(at(after, key) === undefined && oldValue !== undefined && !Array.isArray(after))) {
     const newValue = at(after, key);
+    // What the injected copy shares with the original (the user's containers, env, ...): nothing to
+    // walk, and no path to build for it.
+    if (oldValue === newValue) return false;
     if (isContainer(oldValue) && isContainer(newValue) && Array.isArray(oldValue) === Array.isArray(newValue)) {
       generate(oldValue, newValue, patch, `${path}/${escapeToken(key)}`);
     } else if (oldValue !== newValue) {
@@ -66,9 +69,6 @@ function diffKey(before: Json, after: Json, key: string, patch: Operation[], pat
 }
 
 function generate(before: Json, after: Json, patch: Operation[], path: string): void {
-  // Sub-objects the injected copy shares with the original (the user's containers, env, ...) are
-  // equal by identity: nothing below them is walked.
-  if (before === after) return;
   const afterKeys = keysOf(after);
   const beforeKeys = keysOf(before);
   let removed = false;
@@ -88,6 +88,6 @@ export function diffPatch(original: unknown, injected: unknown): Operation[] {
   const before = withoutManagedFields(original);
   const after = withoutManagedFields(injected);
   const patch: Operation[] = [];
-  if (isContainer(before) && isContainer(after)) generate(before, after, patch, '');
+  if (isContainer(before) && isContainer(after) && before !== after) generate(before, after, patch, '');
   return patch;
 }
