@@ -133,7 +133,8 @@ async function startTarget(t) {
     nodeArgs: [...(t.nodeArgs ?? []), ...(t.memory?.nodeArgs ?? [])],
     env: {...t.env, ...t.memory?.env},
     scheme: t.scheme ?? 'http',
-    logFile: join(tmp, `${t.id}.log`),
+    // Stdout is a pipe this process drains, as the container runtime drains a container's.
+    logPipe: join(tmp, `${t.id}.log`),
   });
 }
 

@@ -152,7 +152,7 @@ async function main() {
     for (const t of targets) {
       log(`starting ${t.id}`);
       // Pepr answers 404 until its store is read: ready means a review answered with 200.
-      servers.set(t.id, await startServer({name: t.id, script: t.script, args: t.args, env: t.env, scheme: t.scheme, path: t.path, ready: 'review', review: reviewText, logFile: join(tmp, `${t.id}.log`)}));
+      servers.set(t.id, await startServer({name: t.id, script: t.script, args: t.args, env: t.env, scheme: t.scheme, path: t.path, ready: 'review', review: reviewText, logPipe: join(tmp, `${t.id}.log`)}));
     }
     await sleep(1000);
     const patches = {};
