@@ -5,12 +5,15 @@
  * the downward API) and the injected mounts. An unannotated Deployment's pods are left alone.
  */
 import type {Pod} from 'kubernetes-types/core/v1';
+import {defaultConfig} from '../support/fixtures';
 import {until} from './support/cluster';
 import {
   NETWORK_SERVICES, apply, configHashOf, deployment, injected, injectorAndNamespace, podsOf, stubReport, STATUS_ANNOTATION,
 } from './support/workloads';
 
 const namespace = injectorAndNamespace('apps');
+const bundledLogLevel = defaultConfig().config.env.find(e => e.name === 'NSM_LOG_LEVEL');
+const BUNDLED_LOG_LEVEL = bundledLogLevel !== undefined && 'value' in bundledLogLevel ? bundledLogLevel.value : 'missing from the bundled config';
 
 /** The pods of `app`, once there are `count` and every container of each runs (init containers done). */
 async function runningPods(app: string, count: number): Promise<Pod[]> {
@@ -41,7 +44,8 @@ test('an annotated Deployment of 3: every pod runs cmd-nsc-init to completion an
       expect(report.env).toMatchObject({
         NSM_NETWORK_SERVICES: NETWORK_SERVICES,
         POD_NAME: name,
-        NSM_LOG_LEVEL: 'INFO',
+        // The bundled config's value (the one manifests/base/config.yaml puts in the ConfigMap).
+        NSM_LOG_LEVEL: BUNDLED_LOG_LEVEL,
         SPIFFE_ENDPOINT_SOCKET: 'unix:///run/spire/sockets/agent.sock',
       });
       expect(report.env.NSM_NAME).toMatch(new RegExp(`^${name}-[0-9a-f]{8}$`));
