@@ -6,8 +6,9 @@
  * injected. Measured: from the injector Ready again to the last of the 3 pods stored.
  */
 import {isStatus, type KubeApiError} from '../e2e/harness/kube';
-import {admin, figure, kubectl, sleep, until} from './support/cluster';
-import {INJECTOR_NAMESPACE, injectorPods, waitInjectorReady} from './support/injector';
+import type {Pod} from 'kubernetes-types/core/v1';
+import {admin, figure, kubectl, kubectlJson, sleep, until} from './support/cluster';
+import {INJECTOR_NAMESPACE, INJECTOR_SELECTOR, waitInjectorReady} from './support/injector';
 import {NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, apply, deployment, injectorAndNamespace, isInjected, podsOf} from './support/workloads';
 
 const namespace = injectorAndNamespace('policy');
@@ -31,7 +32,11 @@ afterAll(async () => {
 
 test('injector down: a pod that asks is refused by the policy, others are created; back up, the refused Deployment ends fully injected', async () => {
   await scaleInjector(0);
-  await until('no injector pod left', async () => ((await injectorPods()).length === 0 ? true : undefined), 120_000, 500);
+  // Gone, not just terminating: a terminating pod keeps serving through its SHUTDOWN_DELAY_SECONDS.
+  await until('no injector pod left', async () => {
+    const pods = await kubectlJson<{items: Pod[]}>(['-n', INJECTOR_NAMESPACE, 'get', 'pods', '-l', INJECTOR_SELECTOR]);
+    return pods.items.length === 0 ? true : undefined;
+  }, 120_000, 500);
 
   const refused = await admin()
     .create(`/api/v1/namespaces/${namespace()}/pods`, bare('asks', {[NSM_ANNOTATION]: NETWORK_SERVICES}))
