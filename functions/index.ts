@@ -4,6 +4,7 @@
  * handler (http/handler.ts); decisions live in core/ and admission/.
  */
 import {http, type Request, type Response} from '@google-cloud/functions-framework';
+import type {HttpAnswer} from './http/errors';
 import type {RequestBody} from './http/handler';
 import {listenProblem, onFirstListen} from './ops/listen';
 import {createRuntime} from './runtime';
@@ -37,12 +38,21 @@ function bodyOf(req: Request): RequestBody | undefined {
   return {bytes: raw};
 }
 
-export async function mutate(req: Request, res: Response): Promise<void> {
-  const answer = await runtime.handle({method: req.method, path: req.path, body: bodyOf(req)});
+function send(res: Response, answer: HttpAnswer): void {
   // node's own writeHead/end: express's send() would re-encode the body and compute an ETag for
   // every answer (docs/benchmarks.md).
   res.writeHead(answer.status, {...answer.headers, 'content-length': Buffer.byteLength(answer.body)});
   res.end(answer.body);
+}
+
+/**
+ * Synchronous when the handler is (no namespace lookup to wait for): the framework runs every call
+ * in a `domain`, under which each promise pays for async hooks (docs/benchmarks.md).
+ */
+export function mutate(req: Request, res: Response): void | Promise<void> {
+  const answer = runtime.handle({method: req.method, path: req.path, body: bodyOf(req)});
+  if (answer instanceof Promise) return answer.then(settled => send(res, settled));
+  send(res, answer);
 }
 
 http('mutate', mutate);

@@ -39,7 +39,7 @@ function start(env: Record<string, string>): Started {
   return {runtime, lines};
 }
 
-const send = (runtime: Runtime, r: AdmissionReviewRequest): Promise<HttpAnswer> =>
+const send = async (runtime: Runtime, r: AdmissionReviewRequest): Promise<HttpAnswer> =>
   runtime.handle({method: 'POST', path: '/mutate', body: {bytes: Buffer.from(JSON.stringify(r))}});
 
 /** The answers a runtime without any sink gives to the same reviews. */

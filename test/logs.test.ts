@@ -6,6 +6,7 @@
 import {stringify} from 'yaml';
 import {version} from '../package.json';
 import type {AdmissionReviewRequest} from '../functions/admission/review';
+import {createHandler} from '../functions/http/handler';
 import {jsonLogger, parseLogLevel} from '../functions/ops/log';
 import {createRuntime, type Runtime} from '../functions/runtime';
 import {FakeConfigMapVolume} from './support/kubelet-volume';
@@ -48,7 +49,8 @@ describe('one log line per decision', () => {
     // Every line is one JSON object.
     expect(raw.every(l => l.endsWith('\n') && l.indexOf('\n') === l.length - 1)).toBe(true);
     const found = decisions(lines());
-    expect(found.map(l => l['uid'])).toEqual(['l-1', 'l-2', 'l-3', 'l-4', 'l-5']);
+    // l-2, a pod that does not ask for NSM, is logged at debug only (the next test).
+    expect(found.map(l => l['uid'])).toEqual(['l-1', 'l-3', 'l-4', 'l-5']);
     const common = {severity: 'INFO', namespace: 'apps', kind: 'Pod', configHash: defaultConfig().hash, durationMs: expect.any(Number), time: expect.any(String)};
     expect(found[0]).toEqual({
       ...common,
@@ -61,12 +63,43 @@ describe('one log line per decision', () => {
       injectedContainers: ['cmd-nsc-init', 'cmd-nsc'],
       dryRun: false,
     });
-    expect(found[1]).toMatchObject({...common, uid: 'l-2', name: 'client', operation: 'CREATE', decision: 'skipped', reason: 'not-requested', dryRun: false});
-    expect(found[2]).toMatchObject({...common, uid: 'l-3', decision: 'injected', dryRun: true});
-    expect(found[3]).toMatchObject({uid: 'l-4', operation: 'DELETE', decision: 'skipped', reason: 'not-create', dryRun: false});
-    expect(found[4]).toMatchObject({uid: 'l-5', operation: 'UPDATE', decision: 'skipped', reason: 'not-create'});
+    expect(found[1]).toMatchObject({...common, uid: 'l-3', decision: 'injected', dryRun: true});
+    expect(found[2]).toMatchObject({uid: 'l-4', operation: 'DELETE', decision: 'skipped', reason: 'not-create', dryRun: false});
+    expect(found[3]).toMatchObject({uid: 'l-5', operation: 'UPDATE', decision: 'skipped', reason: 'not-create'});
     for (const l of found) expect(l['durationMs']).toBeGreaterThanOrEqual(0);
     expect(raw.join('')).not.toContain(SECRET);
+  });
+
+  it('logs a pod that does not ask for NSM at debug only, and counts it at every level', async () => {
+    const decisionsCounted = async (runtime: Runtime): Promise<string | undefined> =>
+      (await runtime.metrics.page()).body.split('\n').find(l => l.startsWith('nsm_injector_decisions_total{outcome="skipped",reason="not-requested"}'));
+    const info = start({LOG_LEVEL: 'info'});
+    await send(info.runtime, review(pod(), {uid: 'nr-1'}));
+    expect(decisions(info.lines())).toEqual([]);
+    expect(await decisionsCounted(info.runtime)).toMatch(/ 1$/);
+    const debug = start({LOG_LEVEL: 'debug'});
+    await send(debug.runtime, review(pod(), {uid: 'nr-2'}));
+    expect(decisions(debug.lines())).toEqual([
+      expect.objectContaining({severity: 'DEBUG', uid: 'nr-2', name: 'client', operation: 'CREATE', decision: 'skipped', reason: 'not-requested', dryRun: false}),
+    ]);
+    expect(await decisionsCounted(debug.runtime)).toMatch(/ 1$/);
+  });
+
+  it('logs at info a pod that does not ask but has something to read: a blank annotation, a namespace that could not be read', async () => {
+    const {runtime, lines} = start({LOG_LEVEL: 'info'});
+    await send(runtime, review(pod({annotations: {[NSM_ANNOTATION]: '  '}}), {uid: 'nr-3'}));
+    const raw: string[] = [];
+    const handle = createHandler({
+      config: () => defaultConfig(),
+      logger: jsonLogger('info', line => raw.push(line)),
+      namespaces: {lookup: async () => ({ok: false, reason: 'connection refused'})},
+    });
+    await handle({method: 'POST', path: '/mutate', body: {bytes: Buffer.from(JSON.stringify(review(pod(), {uid: 'nr-4'})))}});
+    const found = [...decisions(lines()), ...decisions(raw.map(l => JSON.parse(l) as Line))];
+    expect(found).toEqual([
+      expect.objectContaining({severity: 'INFO', uid: 'nr-3', decision: 'skipped', reason: 'not-requested', warnings: [expect.stringContaining('holds only blanks')]}),
+      expect.objectContaining({severity: 'INFO', uid: 'nr-4', decision: 'skipped', reason: 'not-requested', namespaceLookup: 'failed', warnings: [expect.stringContaining('could not read namespace apps')]}),
+    ]);
   });
 
   it('says of a workload whose pods will be injected when created: deferred, and what asked for it', async () => {

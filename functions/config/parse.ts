@@ -4,10 +4,11 @@
  */
 import type {ErrorObject, ValidateFunction} from 'ajv';
 import {createHash} from 'node:crypto';
-import {parseAllDocuments} from 'yaml';
+import type * as Yaml from 'yaml';
 import type {InjectorConfig, VersionedConfig} from '../core/config';
 import {unescapePointerToken} from '../core/json';
 import {validate as validateConfigGenerated} from './config-validator.generated';
+import {DEFAULT_CONFIG_JSON, DEFAULT_CONFIG_SHA256} from './default-config.generated';
 
 export type ParsedConfig = {ok: true; value: VersionedConfig} | {ok: false; errors: string[]};
 
@@ -82,8 +83,20 @@ export function configHash(config: InjectorConfig): string {
   return createHash('sha256').update(canonical(config)).digest('hex').slice(0, 12);
 }
 
-export function parseConfig(text: string): ParsedConfig {
-  const docs = parseAllDocuments(text);
+let yaml: typeof Yaml | undefined;
+/**
+ * The YAML parser, loaded on first use: a function started with the bundled default config never
+ * needs it (see parseConfig), and loading it costs a cold start about 17 ms (docs/benchmarks.md).
+ */
+function loadYaml(): typeof Yaml {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, on purpose (above)
+  yaml ??= require('yaml') as typeof Yaml;
+  return yaml;
+}
+
+/** Config text -> the data its one YAML document holds, before validation. */
+export function parseConfigData(text: string): {ok: true; value: unknown} | {ok: false; errors: string[]} {
+  const docs = loadYaml().parseAllDocuments(text);
   if (!Array.isArray(docs)) return {ok: false, errors: ['the config holds no YAML document']};
   const nonEmpty = docs.filter(d => d.contents !== null || d.errors.length > 0);
   if (nonEmpty.length !== 1) {
@@ -91,7 +104,19 @@ export function parseConfig(text: string): ParsedConfig {
   }
   const doc = nonEmpty[0]!;
   if (doc.errors.length > 0) return {ok: false, errors: doc.errors.map(e => `YAML: ${e.message}`)};
-  return checkConfig(doc.toJS({maxAliasCount: 100}));
+  return {ok: true, value: doc.toJS({maxAliasCount: 100})};
+}
+
+/**
+ * The bundled default config's text (manifests/base/config.yaml, also the default ConfigMap byte
+ * for byte, and the base NSM's settings are applied on) was parsed at development time
+ * (scripts/default-config.ts): that text is read from the generated JSON, without the YAML parser.
+ * Any other text is parsed as YAML.
+ */
+export function parseConfig(text: string): ParsedConfig {
+  if (createHash('sha256').update(text).digest('hex') === DEFAULT_CONFIG_SHA256) return checkConfig(JSON.parse(DEFAULT_CONFIG_JSON));
+  const data = parseConfigData(text);
+  return data.ok ? checkConfig(data.value) : data;
 }
 
 /**

@@ -32,6 +32,8 @@ export function sriovPools(networkServices: string, label: string, allowed?: rea
   const warnings: string[] = [];
   if (label === '') return {pools, warnings};
   for (const part of networkServices.split(',')) {
+    // Without a `?` a URL has no query, so no pool: skip parsing it (most requests name none).
+    if (!part.includes('?')) continue;
     let url: URL;
     try {
       url = new URL(part.trim());

@@ -13,7 +13,7 @@ import {mayMutate, mutateReview} from '../admission/mutate';
 import type {NamespaceLookup, NamespaceSource} from '../kube/namespaces';
 import type {DecisionRecord, NamespaceLookupResult} from '../admission/decision-record';
 import type {MetricsPage} from '../ops/metrics';
-import {checkReview, reviewResponse, type AdmissionReviewRequest} from '../admission/review';
+import {answerJson, checkReview, reviewResponse, type AdmissionReviewRequest, type AdmissionReviewResponse} from '../admission/review';
 import {logDecision} from '../ops/decision-log';
 import type {Logger} from '../ops/log';
 import {errorAnswer, JSON_TYPE, type ErrorCode, type HttpAnswer} from './errors';
@@ -65,6 +65,8 @@ function ok(body: unknown): HttpAnswer {
   return {status: 200, headers: {'content-type': JSON_TYPE}, body: JSON.stringify(body)};
 }
 
+const answered = (answer: AdmissionReviewResponse): HttpAnswer => ({status: 200, headers: {'content-type': JSON_TYPE}, body: answerJson(answer)});
+
 type Parsed = {ok: true; value: unknown} | {ok: false; code: ErrorCode; message: string};
 
 function parseBody(body: RequestBody | undefined): Parsed {
@@ -81,7 +83,12 @@ function parseBody(body: RequestBody | undefined): Parsed {
   }
 }
 
-export type Handler = (request: HttpRequest) => Promise<HttpAnswer>;
+/**
+ * An answer, or a promise of one: a review that needs no namespace lookup (none configured, or not
+ * a CREATE of an injectable kind) is answered synchronously. Functions-framework runs each request
+ * in a `domain`, which turns on async hooks, and there every promise costs (docs/benchmarks.md).
+ */
+export type Handler = (request: HttpRequest) => HttpAnswer | Promise<HttpAnswer>;
 
 export function createHandler(deps: HandlerDeps): Handler {
   const now = deps.now ?? (() => performance.now());
@@ -100,14 +107,39 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
   };
 
-  const lookupNamespace = async (input: AdmissionReviewRequest): Promise<NamespaceLookup | undefined> => {
-    const namespace = input.request.namespace;
-    if (deps.namespaces === undefined || namespace === undefined || namespace === '' || !mayMutate(input)) return undefined;
+  const lookupNamespace = (source: NamespaceSource, namespace: string): Promise<NamespaceLookup> =>
     // The contract is to resolve with {ok: false}; a source that rejects anyway gets the same fallback.
-    return deps.namespaces.lookup(namespace).catch((error: unknown): NamespaceLookup => ({ok: false, reason: String(error)}));
+    source.lookup(namespace).catch((error: unknown): NamespaceLookup => ({ok: false, reason: String(error)}));
+
+  const decide = (input: AdmissionReviewRequest, versioned: VersionedConfig, started: number, lookup: NamespaceLookup | undefined): HttpAnswer => {
+    const namespaceLookup: NamespaceLookupResult | undefined = lookup === undefined ? undefined : lookup.ok ? 'ok' : 'failed';
+    let answer: HttpAnswer;
+    let outcome: Pick<DecisionRecord, 'decision' | 'warnings'>;
+    try {
+      const mutation = mutateReview(input, versioned, lookup);
+      answer = answered(mutation.answer);
+      outcome = mutation;
+    } catch (error) {
+      // A bug of ours must not block pod creation: allow without a patch, say so, and log it.
+      const warning = 'the NSM sidecar injector failed on this object; nothing injected';
+      deps.logger.log('error', 'injection failed', {uid: input.request.uid, error: String(error)});
+      answer = answered(reviewResponse(input, undefined, [warning]));
+      outcome = {decision: {outcome: 'error'}, warnings: [warning]};
+    }
+    const record: DecisionRecord = {
+      review: input,
+      decision: outcome.decision,
+      warnings: outcome.warnings,
+      configHash: versioned.hash,
+      namespaceLookup,
+      durationSeconds: (now() - started) / 1000,
+    };
+    logDecision(deps.logger, record);
+    observe(record);
+    return answer;
   };
 
-  const review = async (body: RequestBody | undefined): Promise<HttpAnswer> => {
+  const review = (body: RequestBody | undefined): HttpAnswer | Promise<HttpAnswer> => {
     const started = now();
     // Bad input is the client's problem whatever our state: 4xx first, then 503 if we can't decide.
     const parsed = parseBody(body);
@@ -117,28 +149,17 @@ export function createHandler(deps: HandlerDeps): Handler {
     const versioned = deps.config();
     if (versioned === undefined) return refuse('not-ready', 'no valid injector config is loaded');
     const input = checked.review;
-    const lookup = await lookupNamespace(input);
-    const namespaceLookup: NamespaceLookupResult | undefined = lookup === undefined ? undefined : lookup.ok ? 'ok' : 'failed';
-    let answer: HttpAnswer;
-    let record: Omit<DecisionRecord, 'durationSeconds'>;
-    try {
-      const outcome = mutateReview(input, versioned, lookup);
-      answer = ok(outcome.answer);
-      record = {review: input, decision: outcome.decision, warnings: outcome.warnings, configHash: versioned.hash, namespaceLookup};
-    } catch (error) {
-      // A bug of ours must not block pod creation: allow without a patch, say so, and log it.
-      const warning = 'the NSM sidecar injector failed on this object; nothing injected';
-      deps.logger.log('error', 'injection failed', {uid: input.request.uid, error: String(error)});
-      answer = ok(reviewResponse(input, undefined, [warning]));
-      record = {review: input, decision: {outcome: 'error'}, warnings: [warning], configHash: versioned.hash, namespaceLookup};
-    }
-    const durationSeconds = (now() - started) / 1000;
-    logDecision(deps.logger, {...record, durationSeconds});
-    observe({...record, durationSeconds});
-    return answer;
+    const namespace = input.request.namespace;
+    if (deps.namespaces === undefined || namespace === undefined || namespace === '' || !mayMutate(input)) return decide(input, versioned, started, undefined);
+    return lookupNamespace(deps.namespaces, namespace).then(lookup => decide(input, versioned, started, lookup));
   };
 
-  return async request => {
+  const metricsPage = async (metrics: () => Promise<MetricsPage>): Promise<HttpAnswer> => {
+    const page = await metrics();
+    return {status: 200, headers: {'content-type': page.contentType}, body: page.body};
+  };
+
+  return request => {
     if (MUTATE_PATHS.has(request.path)) {
       if (request.method !== 'POST') return refuse('method-not-allowed', `${request.method} is not allowed here; POST an AdmissionReview`, {allow: 'POST'});
       return review(request.body);
@@ -151,8 +172,7 @@ export function createHandler(deps: HandlerDeps): Handler {
     }
     if (request.path === METRICS_PATH && deps.metrics !== undefined) {
       if (!READ_METHODS.has(request.method)) return refuse('method-not-allowed', `${request.method} is not allowed here; use GET`, {allow: 'GET, HEAD'});
-      const page = await deps.metrics();
-      return {status: 200, headers: {'content-type': page.contentType}, body: page.body};
+      return metricsPage(deps.metrics);
     }
     return refuse('not-found', `no route for ${request.path}; POST AdmissionReviews to /mutate`);
   };

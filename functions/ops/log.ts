@@ -18,6 +18,11 @@ export type LogFields = Record<string, string | number | boolean | undefined | r
 
 export interface Logger {
   log(level: LogLevel, message: string, fields?: LogFields): void;
+  /**
+   * Whether a line at `level` would be written, for callers whose fields cost something to build
+   * (the decision line, once per review). Absent: assume it would.
+   */
+  enabled?(level: LogLevel): boolean;
 }
 
 /** LOG_LEVEL's value; `warning` (Cloud Logging's word) is taken for `warn`, anything unknown for `info`. */
@@ -30,6 +35,7 @@ export function parseLogLevel(value: string | undefined): LogLevel {
 export function jsonLogger(minimum: LogLevel, write: (line: string) => void = line => process.stdout.write(line)): Logger {
   const floor = LOG_LEVELS.indexOf(minimum);
   return {
+    enabled: level => LOG_LEVELS.indexOf(level) >= floor,
     log(level, message, fields = {}) {
       if (LOG_LEVELS.indexOf(level) < floor) return;
       // JSON.stringify escapes newlines and quotes, so no value can forge or split a line.
@@ -38,4 +44,4 @@ export function jsonLogger(minimum: LogLevel, write: (line: string) => void = li
   };
 }
 
-export const silentLogger: Logger = {log() {}};
+export const silentLogger: Logger = {log() {}, enabled: () => false};

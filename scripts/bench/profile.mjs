@@ -43,7 +43,7 @@ try {
     if (t === undefined) throw new Error(`no target ${id}; known: ${all.map(x => x.id).join(', ')}`);
     const dir = join(tmp, id);
     mkdirSync(dir);
-    const server = await startServer({name: id, script: t.script, args: t.args, env: t.env, scheme: t.scheme, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`], logFile: join(tmp, `${id}.log`)});
+    const server = await startServer({name: id, script: t.script, args: t.args, env: t.env, scheme: t.scheme, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`], logPipe: join(tmp, `${id}.log`)});
     await post(server.url, JSON.stringify(review));
     const result = await runLoad(server.url, {durationSec: seconds, warmupSec: 1});
     await stop(server.child, 10_000);

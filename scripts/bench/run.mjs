@@ -27,7 +27,7 @@ import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync}
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {spawnServerTimed} from './lib/cold.mjs';
-import {typicalReview} from './lib/reviews.mjs';
+import {notRequestedReview, typicalReview} from './lib/reviews.mjs';
 import {makeCertificate, makeClientCertificates, makeTargets} from './lib/targets.mjs';
 import {BENCH_DIR, ROOT, cpuSeconds, ffMain, heapAfterGc, killAll, post, rssBytes, sleep, startServer, stop, track} from './lib/proc.mjs';
 import {histPercentile, median, mergeHist} from './lib/stats.mjs';
@@ -68,6 +68,10 @@ const REVIEW_TEXT = JSON.stringify(REVIEW);
 const REVIEW_FILE = join(tmp, 'review.json');
 writeFileSync(REVIEW_FILE, REVIEW_TEXT);
 const UID = REVIEW.request.uid;
+/** The reviews a target may ask for (`review`), as text and as the file the load generator sends. */
+const REVIEWS = {typical: {text: REVIEW_TEXT, file: REVIEW_FILE}, 'not-requested': {text: JSON.stringify(notRequestedReview()), file: join(tmp, 'review-not-requested.json')}};
+writeFileSync(REVIEWS['not-requested'].file, REVIEWS['not-requested'].text);
+const reviewOf = t => REVIEWS[t.review ?? 'typical'];
 
 const log = message => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${message}\n`);
 
@@ -135,31 +139,33 @@ async function startTarget(t) {
     nodeArgs: [...(t.nodeArgs ?? []), ...(t.memory?.nodeArgs ?? [])],
     env: {...t.env, ...t.memory?.env},
     scheme: t.scheme ?? 'http',
-    logFile: join(tmp, `${t.id}.log`),
+    // Stdout is a pipe this process drains, as the container runtime drains a container's.
+    logPipe: join(tmp, `${t.id}.log`),
   });
 }
 
-/** One POST of the review; checks the answer is an allowed AdmissionReview (with a patch, for ours). */
+/** One POST of the review; checks the answer is an allowed AdmissionReview (with a patch, for ours; none for a pod that does not ask). */
 async function verify(t, url) {
-  const answer = await post(url, REVIEW_TEXT);
+  const answer = await post(url, reviewOf(t).text);
   let body;
   try {
     body = JSON.parse(answer.body);
   } catch {
     body = undefined;
   }
-  const ok = answer.status === 200 && body?.response?.uid === UID && body.response.allowed === true && (!t.injects || typeof body.response.patch === 'string');
+  const ok = answer.status === 200 && body?.response?.uid === UID && body.response.allowed === true && (!t.injects || typeof body.response.patch === 'string') &&
+    (t.review !== 'not-requested' || body.response.patch === undefined);
   if (!ok) throw new Error(`${t.id} answered ${answer.status}: ${answer.body.slice(0, 300)}`);
   return Buffer.byteLength(answer.body);
 }
 
-function load(url, spec) {
-  return runJson([join(BENCH_DIR, 'load.mjs'), JSON.stringify({url, bodyFile: REVIEW_FILE, connections: S.connections, maxSec: S.loadMaxSec, ...spec})]);
+function load(url, spec, bodyFile = REVIEW_FILE) {
+  return runJson([join(BENCH_DIR, 'load.mjs'), JSON.stringify({url, bodyFile, connections: S.connections, maxSec: S.loadMaxSec, ...spec})]);
 }
 
-async function loadMeasured(server, spec) {
+async function loadMeasured(server, spec, bodyFile) {
   const cpu0 = cpuSeconds(server.pid);
-  const result = await load(server.url, spec);
+  const result = await load(server.url, spec, bodyFile);
   const cpu = cpuSeconds(server.pid) - cpu0;
   return {...result, cpuSec: cpu};
 }
@@ -179,7 +185,7 @@ async function httpPhase(results) {
   results.memory = {targets: {}};
   try {
     let targets = [];
-    for (const t of httpTargets()) {
+    for (const t of httpTargets().filter(t => !t.coldOnly)) {
       log(`starting ${t.id}`);
       try {
         servers.set(t.id, await startTarget(t));
@@ -203,7 +209,7 @@ async function httpPhase(results) {
       try {
         const bytes = await verify(t, servers.get(t.id).url);
         served.set(t.id, 1);
-        results.http.targets[t.id] = {label: t.label, answerBytes: bytes, explain: t.explain === true, rounds: []};
+        results.http.targets[t.id] = {label: t.label, answerBytes: bytes, explain: t.explain === true, review: t.review, vs: t.vs, rounds: []};
       } catch (error) {
         if (essential(t)) throw error;
         results.http.skipped[t.id] = String(error.message ?? error).slice(0, 2000);
@@ -215,14 +221,14 @@ async function httpPhase(results) {
     }
     // Warm-up (JIT, connection setup), not measured.
     for (const t of targets) {
-      const r = await load(servers.get(t.id).url, {durationSec: S.warmupSec, warmupSec: 0});
+      const r = await load(servers.get(t.id).url, {durationSec: S.warmupSec, warmupSec: 0}, reviewOf(t).file);
       served.set(t.id, served.get(t.id) + r.requests);
     }
     // Interleaved rounds: every target sees the same machine noise, in turn.
     for (let round = 0; round < S.rounds; round++) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]);
       for (const t of order) {
-        const r = await loadMeasured(servers.get(t.id), {durationSec: S.roundSec, warmupSec: 0});
+        const r = await loadMeasured(servers.get(t.id), {durationSec: S.roundSec, warmupSec: 0}, reviewOf(t).file);
         served.set(t.id, served.get(t.id) + r.requests);
         results.http.targets[t.id].rounds.push(r);
         log(`http round ${round + 1}/${S.rounds} ${t.id}: ${Math.round(r.rps)} req/s, p99 ${r.p99.toFixed(2)} ms${r.errors || r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}`);
@@ -242,6 +248,7 @@ async function httpPhase(results) {
         cpuUsPerRequest: (1e6 * rounds.reduce((n, r) => n + r.cpuSec, 0)) / requests,
       });
       target.roundRps = rounds.map(r => Math.round(r.rps));
+      target.roundCpuUs = rounds.map(r => (1e6 * r.cpuSec) / r.requests);
       delete target.rounds;
     }
     const pairs = (a, b) => {
@@ -250,6 +257,12 @@ async function httpPhase(results) {
       return ra && rb ? ra.map((x, i) => x / rb[i]) : [];
     };
     results.http.roundRatios = {oursVsEcho: pairs('ours', 'ff-echo'), httpsVsBare: pairs('ours-https', 'bare-https')};
+    const cpuPairs = (a, b) => {
+      const ra = results.http.targets[a]?.roundCpuUs;
+      const rb = results.http.targets[b]?.roundCpuUs;
+      return ra && rb ? ra.map((v, i) => v / rb[i]) : [];
+    };
+    results.http.roundCpuRatios = {oursVsEcho: cpuPairs('ours', 'ff-echo'), notRequestedVsEcho: cpuPairs('ours-not-requested', 'ff-echo-not-requested')};
 
     // Memory: ours and the echo function, on to 100k reviews each; heap after a full GC at checkpoints.
     // Both at once: each server is single-threaded and the clients are light, so on 2 cores they
@@ -285,7 +298,9 @@ async function httpPhase(results) {
 const coldOnce = t => spawnServerTimed(t, REVIEW_TEXT, join(tmp, `${t.id}.cold.log`));
 
 async function coldPhase(results) {
-  let all = httpTargets().filter(t => !t.explain);
+  // The cold start does not depend on the review: the targets that differ only by it are left out.
+  let all = httpTargets().filter(t => !t.explain && t.review === undefined);
+  // (and `coldOnly` targets: what only the start-up depends on, e.g. a config of the operator's own)
   results.cold = {runs: S.coldRuns, targets: {}, skipped: {}};
   for (const t of all) results.cold.targets[t.id] = {label: t.label, runs: []};
   for (let run = 0; run < S.coldRuns; run++) {

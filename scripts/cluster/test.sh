@@ -8,7 +8,8 @@
 # A cluster that is already up (cluster.sh up) is used as it is and left up. Otherwise the one this
 # starts is torn down on every exit: pass, failure, Ctrl-C or kill; `down` also checks that the host
 # (iptables, links, routes, mounts, sysctls) is as before, and a difference fails the run. Measured
-# figures are printed at the end (and kept in .cache/cluster/logs/figures.jsonl).
+# figures are printed at the end (and kept in .cache/cluster/logs/figures.jsonl). This is what
+# docs/deploy.md's "Verified here" commands do: up, env, the suite, down.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck disable=SC2034 # read by lib/build.sh's log

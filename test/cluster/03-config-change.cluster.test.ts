@@ -62,7 +62,7 @@ test('kubectl apply of a new config: new pods get its hash within the documented
   const oldHash = configHashOf(await probe());
   expect(oldHash).toBeDefined();
 
-  const changed = original.replace(/^nativeSidecars: false$/m, 'nativeSidecars: true').replace('value: INFO', 'value: DEBUG');
+  const changed = original.replace(/^nativeSidecars: false$/m, 'nativeSidecars: true').replace(/(- name: NSM_LOG_LEVEL\n\s+value: )\w+/, '$1DEBUG');
   expect(changed).not.toBe(original);
   const t0 = Date.now();
   await applyConfig(changed);

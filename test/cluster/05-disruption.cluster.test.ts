@@ -5,11 +5,10 @@
  * is Ready. Counted: pods stored without sidecars, and the apiserver's count of webhook calls that
  * failed open. Target, with the shipped replicas, PDB, readiness probe and SHUTDOWN_DELAY_SECONDS: 0.
  *
- * Why a bare-pod stream besides the Deployment: the webhook also injects workload templates, so a
- * Deployment created while the injector is up has an injected template (and ReplicaSet), and its pods
- * carry sidecars whatever happens to the webhook later. Its pods' admission calls still happen (and
- * are counted by the apiserver), but only bare pods (or templates created during the disruption) lose
- * their sidecars when a call fails. The Deployment is therefore created at the start of the disruption.
+ * Why a bare-pod stream besides the Deployment: a bare pod has no controller to create it again, so
+ * it is the one a failed admission would lose for good. With the shipped admission policy (the
+ * deployment profile's ValidatingAdmissionPolicy) a pod that asks and reaches no injector is refused
+ * rather than stored without sidecars: the stream counts refusals as errors, which must also be 0.
  */
 import type {Pod} from 'kubernetes-types/core/v1';
 import type {Deployment} from 'kubernetes-types/apps/v1';

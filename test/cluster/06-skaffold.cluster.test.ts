@@ -81,6 +81,17 @@ afterAll(async () => {
   if (ns) await deleteNamespace(ns);
 });
 
+test("skaffold diagnose: the deployment profile selects no Knative resource, the default profile does", async () => {
+  const deployment = await run(['diagnose', '-p', 'deployment', '--yaml-only']);
+  const knative = await run(['diagnose', '--yaml-only']);
+  expect([deployment.code, knative.code]).toEqual([0, 0]);
+  // The default (knative) profile lets Skaffold follow images in a Knative Service; the deployment
+  // profile's patch removes that selector, so its rendered config names no Knative kind at all.
+  expect(knative.output).toContain('groupKind: Service.serving.knative.dev');
+  expect(deployment.output).toContain('kind: Config');
+  expect(deployment.output).not.toContain('serving.knative.dev');
+});
+
 test('skaffold run -p deployment builds, loads and deploys; pods are injected; skaffold delete removes it', async () => {
   // No artifact cache: the image is built (from docker's layer cache) and the build hook loads it,
   // whatever an earlier run in this cluster left.

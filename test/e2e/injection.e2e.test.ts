@@ -84,9 +84,16 @@ describe('pods', () => {
   });
 
   it('never sends the excluded namespaces to the function', async () => {
+    // The injector's own namespace enforces Pod Security `restricted` (the deployment profile): a pod
+    // that meets it, so that what keeps it uninjected is the webhook's namespace selector.
+    const restricted = pod('excluded', {[NSM]: 'kernel://a/nsm-1'});
+    restricted.spec = {
+      securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: 'RuntimeDefault'}},
+      containers: [{name: 'app', image: 'alpine:3.20', securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}}}],
+    };
     for (const ns of ['kube-system', 'nsm-sidecar-injector']) {
       await createDefaultServiceAccount(cluster.admin, ns);
-      const created = await cluster.admin.create<Pod>(`/api/v1/namespaces/${ns}/pods`, pod('excluded', {[NSM]: 'kernel://a/nsm-1'}));
+      const created = await cluster.admin.create<Pod>(`/api/v1/namespaces/${ns}/pods`, restricted);
       expect(names(created.spec?.containers)).toEqual(['app']);
     }
     const seen = cluster.webhook.logs().filter(l => l['message'] === 'admission decision').map(l => l['namespace']);

@@ -53,19 +53,24 @@ export interface RunningFunction extends ServiceProcess {
   readonly url: string;
 }
 
-/** package.json's `start` command as [command, args] (without its prestart build; `npm test` built already). */
-export function startCommand(): [string, string[]] {
+/**
+ * package.json's `start` command as [command, args] (without its prestart build; `npm test` built
+ * already). `nodeFlags` run functions-framework's CLI under `node` with those flags (e.g. --trace-gc,
+ * which NODE_OPTIONS does not accept), otherwise it is the command exactly.
+ */
+export function startCommand(nodeFlags: readonly string[] = []): [string, string[]] {
   const start = (JSON.parse(readFileSync('package.json', 'utf8')) as {scripts: {start: string}}).scripts.start;
-  return ['sh', ['-c', `exec ${start.replace(/^functions-framework/, 'node_modules/.bin/functions-framework')}`]];
+  const cli = nodeFlags.length === 0 ? 'node_modules/.bin/functions-framework' : `node ${nodeFlags.join(' ')} node_modules/.bin/functions-framework`;
+  return ['sh', ['-c', `exec ${start.replace(/^functions-framework/, cli)}`]];
 }
 
 /** Runs package.json's `start` command. */
-export async function startFunction(env: Record<string, string>): Promise<RunningFunction> {
+export async function startFunction(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<RunningFunction> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const service = await startService(
     'the function',
-    ...startCommand(),
+    ...startCommand(nodeFlags),
     {...env, PORT: String(port)},
     async () => (await fetch(`${url}/healthz`)).status === 200,
   );

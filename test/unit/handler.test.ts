@@ -1,8 +1,9 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {createHandler} from '../../functions/http/handler';
 import {createRuntime} from '../../functions/runtime';
+import type {HttpAnswer} from '../../functions/http/errors';
 import {silentLogger} from '../../functions/ops/log';
-import {annotatedPod, review} from '../support/fixtures';
+import {annotatedPod, defaultConfig, review} from '../support/fixtures';
 
 describe('the handler without a valid config', () => {
   const handle = createHandler({config: () => undefined, logger: silentLogger});
@@ -35,5 +36,26 @@ describe('runtime settings from the environment', () => {
     runtime.close();
     rmSync(dir, {recursive: true});
     expect(lines).toEqual(expect.arrayContaining(['NAMESPACE_LOOKUP_TIMEOUT_MS must be a positive number; using the default', 'NAMESPACE_CACHE_TTL_SECONDS must be a positive number; using the default']));
+  });
+});
+
+describe('the handler answers synchronously when it has nothing to wait for', () => {
+  // functions-framework runs each call in a domain, where every promise costs (docs/benchmarks.md).
+  const post = (object: unknown, operation = 'CREATE') => ({method: 'POST', path: '/mutate', body: {bytes: Buffer.from(JSON.stringify(review(object, {operation})))}});
+
+  it('without a namespace source: an answer, not a promise', () => {
+    const handle = createHandler({config: () => defaultConfig(), logger: silentLogger});
+    const answer = handle(post(annotatedPod()));
+    expect(answer).not.toBeInstanceOf(Promise);
+    expect((answer as HttpAnswer).status).toBe(200);
+    expect(JSON.parse((answer as HttpAnswer).body).response.patch).toEqual(expect.any(String));
+  });
+
+  it('with a namespace source: a promise for a CREATE it may mutate, an answer for anything else', async () => {
+    const handle = createHandler({config: () => defaultConfig(), logger: silentLogger, namespaces: {lookup: async () => ({ok: false, reason: 'down'})}});
+    const create = handle(post(annotatedPod()));
+    expect(create).toBeInstanceOf(Promise);
+    expect((await create).status).toBe(200);
+    expect(handle(post(annotatedPod(), 'UPDATE'))).not.toBeInstanceOf(Promise);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * One cold start: spawn the server, POST the review every 2 ms until one is answered with 200.
+ * One cold start: spawn the server, POST the review (to `t.path`, default /mutate) every 2 ms until
+ * one is answered with 200.
  * Times from just before spawn(): `listeningMs` to the first accepted connection, `firstAnswerMs`
  * to the first answered review. The server is stopped before returning.
  */
@@ -7,7 +8,7 @@ import {HOST, PRELOAD, ROOT, freePort, post, rssBytes, sleep, stop, track} from 
 
 export async function spawnServerTimed(t, reviewText, logFile, {timeoutMs = 20000} = {}) {
   const port = await freePort();
-  const url = `${t.scheme ?? 'http'}://${HOST}:${port}/mutate`;
+  const url = `${t.scheme ?? 'http'}://${HOST}:${port}${t.path ?? '/mutate'}`;
   const t0 = performance.now();
   const child = track(process.execPath, [...(t.nodeArgs ?? []), '-r', PRELOAD, t.script, ...(t.args ?? [])], {
     cwd: ROOT,

@@ -4,7 +4,7 @@
  * and on SIGINT/SIGTERM of the benchmark itself.
  */
 import {spawn} from 'node:child_process';
-import {closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync} from 'node:fs';
+import {closeSync, createWriteStream, existsSync, openSync, readFileSync, readSync, rmSync, statSync} from 'node:fs';
 import {request as httpRequest} from 'node:http';
 import {request as httpsRequest} from 'node:https';
 import {connect, createServer} from 'node:net';
@@ -65,14 +65,18 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 /**
- * spawn(), tracked for cleanup. With `logFile`, stdout goes to that file (a server's JSON log: a
- * sync write per line, as to a pipe, without this process reading it); otherwise it is piped.
+ * spawn(), tracked for cleanup. With `logFile`, stdout goes to that file (the child writes it
+ * itself); with `logPipe`, stdout is a pipe this process drains into that file, as a container
+ * runtime drains a container's stdout (a server's JSON log: a pipe write costs the writer far less
+ * than a file write, docs/benchmarks.md); otherwise it is piped and only its tail kept.
  * `output()` gives the last 8 KB of stderr (and of piped stdout), plus the log file's tail.
  */
-export function track(command, args, {logFile, ...options} = {}) {
-  const fd = logFile === undefined ? undefined : openSync(logFile, 'w');
+export function track(command, args, {logFile: fileOption, logPipe, ...options} = {}) {
+  const logFile = fileOption ?? logPipe;
+  const fd = fileOption === undefined ? undefined : openSync(fileOption, 'w');
   const child = spawn(command, args, {stdio: ['ignore', fd ?? 'pipe', 'pipe'], ...options});
   if (fd !== undefined) closeSync(fd);
+  if (logPipe !== undefined) child.stdout.pipe(createWriteStream(logPipe));
   live.add(child);
   let tail = '';
   const keep = d => {
@@ -174,12 +178,13 @@ export function post(url, body, {timeoutMs = 5000} = {}) {
  * Starts a server: `node [nodeArgs] -r preload script [args]` with PORT set, and waits until it
  * answers (`ready`: 'tcp' = accepts connections; 'review' = answers a POSTed review with 200).
  */
-export async function startServer({name, script, args = [], nodeArgs = [], env = {}, scheme = 'http', path = '/mutate', ready = 'tcp', review, logFile, timeoutMs = 20000}) {
+export async function startServer({name, script, args = [], nodeArgs = [], env = {}, scheme = 'http', path = '/mutate', ready = 'tcp', review, logFile, logPipe, timeoutMs = 20000}) {
   const port = await freePort();
   const child = track(process.execPath, [...nodeArgs, '-r', PRELOAD, script, ...args], {
     cwd: ROOT,
     env: {...process.env, ...env, PORT: String(port)},
     logFile,
+    logPipe,
   });
   const url = `${scheme}://${HOST}:${port}${path}`;
   const deadline = Date.now() + timeoutMs;

@@ -92,6 +92,7 @@ export function evaluateBudgets(results) {
     const c = ratio(cold.ours.ms, cold['ff-echo'].ms);
     add('cold-start', 'cold start: <= 1.3x the functions-framework echo', c, 1.3, c <= 1.3, `${x(c)} (${num(cold.ours.ms)} vs ${num(cold['ff-echo'].ms)} ms)`);
   }
+  budgets.push(...issue16Budgets(results));
   const memory = results.memory?.targets;
   if (memory?.ours && memory['ff-echo']) {
     const m = ratio(memory.ours.idleRss, memory['ff-echo'].idleRss);
@@ -110,6 +111,29 @@ export function evaluateBudgets(results) {
   return budgets;
 }
 
+/** Issue #16's goals 1, 2 and 4 (goal 3, against Pepr, is scripts/bench/pepr/run.mjs). */
+function issue16Budgets(results) {
+  const budgets = [];
+  const http = results.http?.targets;
+  const cpuBudget = (id, text, target, floor, limit, rounds) => {
+    if (!http?.[target] || !http[floor]) return;
+    const v = ratio(http[target].cpuUsPerRequest, http[floor].cpuUsPerRequest);
+    budgets.push({id, issue: 16, text, value: v, limit, pass: v <= limit,
+      detail: `${x(v)} (${num(http[target].cpuUsPerRequest)} vs ${num(http[floor].cpuUsPerRequest)} µs; rounds ${(rounds ?? []).map(r => r.toFixed(2)).join(', ')})`});
+  };
+  cpuBudget('ff-cpu', 'goal 1, functions-framework path: CPU per review <= 1.25x the functions-framework echo', 'ours', 'ff-echo', 1.25, results.http?.roundCpuRatios?.oursVsEcho);
+  cpuBudget('not-requested-cpu', 'goal 2, a pod that does not ask for NSM: CPU per review <= 1.1x the echo (same review)', 'ours-not-requested', 'ff-echo-not-requested', 1.1,
+    results.http?.roundCpuRatios?.notRequestedVsEcho);
+  const cold = results.cold?.targets;
+  if (cold?.ours && cold['ff-echo']) {
+    const c = ratio(cold.ours.ms, cold['ff-echo'].ms);
+    budgets.push({id: 'cold-start-16', issue: 16, text: 'goal 4, cold start (spawn -> first answered review): <= 1.25x the functions-framework echo', value: c, limit: 1.25, pass: c <= 1.25,
+      detail: `${x(c)} (${num(cold.ours.ms)} vs ${num(cold['ff-echo'].ms)} ms; listening ${num(cold.ours.listeningMs)} vs ${num(cold['ff-echo'].listeningMs)} ms)${
+        cold['ours-own-config'] ? `; with a config of the operator's own ${x(ratio(cold['ours-own-config'].ms, cold['ff-echo'].ms))} (${num(cold['ours-own-config'].ms)} ms)` : ''}`});
+  }
+  return budgets;
+}
+
 /** The HTTP section alone (also what `--explain --update-docs` writes to its own block). */
 export function renderHttp(results) {
   const out = [];
@@ -122,12 +146,16 @@ export function renderHttp(results) {
     const bareHttps = http['bare-https'];
     const rows = Object.entries(http).map(([id, t]) => {
       const https = id.includes('-https');
+      // A target sent another review is compared with the echo sent the same one.
+      const floor = t.vs === undefined ? echo : http[t.vs];
       return [
-        `${t.explain ? '  ' : ''}${t.label}`, num(t.rps), num(t.p50, 2), num(t.p99, 2), num(t.cpuUsPerRequest), https ? '' : x(ratio(t.rps, echo?.rps)),
-        https ? '' : x(ratio(t.p99, echo?.p99)), https ? x(ratio(t.rps, bareHttps?.rps)) : x(ratio(t.rps, bare?.rps)), t.errors ? String(t.errors) : '0',
+        `${t.explain ? '  ' : ''}${t.label}`, num(t.rps), num(t.p50, 2), num(t.p99, 2), num(t.cpuUsPerRequest), https ? '' : x(ratio(t.rps, floor?.rps)),
+        https ? '' : x(ratio(t.cpuUsPerRequest, floor?.cpuUsPerRequest)), https ? '' : x(ratio(t.p99, floor?.p99)),
+        https ? x(ratio(t.rps, bareHttps?.rps)) : x(ratio(t.rps, bare?.rps)), t.errors ? String(t.errors) : '0',
       ];
     });
-    out.push(table(['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s vs FF echo', 'p99 vs FF echo', 'req/s vs bare', 'errors'], rows));
+    out.push(table(['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'req/s vs FF echo', 'CPU vs FF echo', 'p99 vs FF echo', 'req/s vs bare', 'errors'], rows));
+    if (http['ours-not-requested']) out.push('(the two "does not ask" rows are sent the typical review without its annotation, and compared with each other)');
     for (const [id, why] of Object.entries(results.http.skipped ?? {})) out.push(`skipped ${id}: ${why.split('\n')[0]}`);
   }
 
@@ -201,8 +229,12 @@ export function renderTable(results) {
   out.push(...renderHandshakes(results));
 
   if (results.budgets?.length) {
-    out.push('', 'Budgets (issue #6)');
-    out.push(results.budgets.map(b => `  ${b.pass ? 'PASS' : 'MISS'}  ${b.text}: ${b.detail}`).join('\n'));
+    for (const issue of [6, 16]) {
+      const of = results.budgets.filter(b => (b.issue ?? 6) === issue);
+      if (of.length === 0) continue;
+      out.push('', `Budgets (issue #${issue})`);
+      out.push(of.map(b => `  ${b.pass ? 'PASS' : 'MISS'}  ${b.text}: ${b.detail}`).join('\n'));
+    }
     if (results.budgets.some(b => !b.pass)) out.push('  (each miss: the measured reason and the recommended fix are in docs/benchmarks.md)');
   }
   out.push('', `elapsed ${num(results.elapsedSec)} s`);

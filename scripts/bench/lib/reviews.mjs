@@ -5,6 +5,7 @@
  *             network service: one container with a few env vars, ports, resources, the
  *             ServiceAccount token volume (~1.7 KB of JSON)
  *   pod(c, e) the same pod with `c` containers of `e` env vars each (the huge pod and the sweeps)
+ *   not-requested  the typical review without the annotation: a pod that does not ask for NSM
  */
 
 const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
@@ -76,6 +77,13 @@ export function podReview(containers, envPerContainer) {
 
 /** The typical review: one container with 3 env vars (~1.7 KB of JSON). */
 export const typicalReview = () => podReview(1, 3);
+
+/** The typical review of a pod that does not ask for NSM (no annotation): the common case. */
+export function notRequestedReview() {
+  const review = typicalReview();
+  delete review.request.object.metadata.annotations;
+  return review;
+}
 
 /** The cases of the core benchmark, in table order. `scale`: the sweep's multiplier, for the linearity check. */
 export function coreCases() {

@@ -29,6 +29,13 @@ function cannedAnswer(tmp, review) {
   return file;
 }
 
+/** The default config with a comment added: the same config, but not the bundled text. */
+function ownConfig(tmp) {
+  const file = join(tmp, 'own-config.yaml');
+  writeFileSync(file, `${readFileSync(join(ROOT, 'manifests', 'base', 'config.yaml'), 'utf8')}# the operator's copy\n`);
+  return file;
+}
+
 const listening = server => new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 /** A TCP server in this process that accepts connections and never answers (kept for the whole run). */
 const hangingServer = createServer(socket => socket.unref());
@@ -79,7 +86,9 @@ export function makeClientCertificates(tmp) {
 /**
  * Each target: id, label, script (run as `node -r preload.cjs script args`), args, env, scheme,
  * `injects` (its answer must carry a patch), `explain` (a variant), `memory` (the heap probe's
- * node flags and env, for the memory phase).
+ * node flags and env, for the memory phase), `review` (another review than the typical one:
+ * `not-requested`, see reviews.mjs), `vs` (the floor its ratios are taken to, default ff-echo) and
+ * `coldOnly` (measured in the cold-start phase only).
  */
 export function makeTargets({tmp, explain = false, review, log = () => {}}) {
   const ff = ffMain();
@@ -92,6 +101,13 @@ export function makeTargets({tmp, explain = false, review, log = () => {}}) {
     {id: 'ours-sink-down', label: 'ours, K_SINK: nothing listening', script: ff, args: startCommandArgs(), env: {K_SINK: `http://127.0.0.1:${closedPort()}/`}, injects: true},
     {id: 'ff-echo', label: 'functions-framework echo function', script: ff, args: ['--target=echo', '--signature-type=http', `--source=${join(BENCH_DIR, 'servers', 'echo-ff.js')}`], ...memoryProbe('ff-echo')},
     {id: 'bare-http', label: 'bare node:http echo', script: join(BENCH_DIR, 'servers', 'echo-bare.mjs')},
+    // Issue #16, the common case: most pods reach the webhook (it can't select on annotations) and
+    // don't ask for NSM. The same review without the annotation, to ours and to the echo.
+    {id: 'ours-not-requested', label: 'ours, a pod that does not ask for NSM', script: ff, args: startCommandArgs(), review: 'not-requested', vs: 'ff-echo-not-requested'},
+    // Issue #16, goal 4: the bundled default config is read without the YAML parser (pre-parsed);
+    // a config of the operator's own (here the default plus a comment) loads and runs it.
+    {id: 'ours-own-config', label: "ours, a config of the operator's own (INJECTOR_CONFIG)", script: ff, args: startCommandArgs(), env: {INJECTOR_CONFIG: ownConfig(tmp)}, coldOnly: true},
+    {id: 'ff-echo-not-requested', label: 'functions-framework echo, the same review', script: ff, args: ['--target=echo', '--signature-type=http', `--source=${join(BENCH_DIR, 'servers', 'echo-ff.js')}`], review: 'not-requested', vs: 'ff-echo-not-requested'},
   ];
   if (explain) {
     const variants = join(BENCH_DIR, 'servers', 'ff-variants.js');
@@ -101,7 +117,7 @@ export function makeTargets({tmp, explain = false, review, log = () => {}}) {
       variant('ff-canned', 'FF function answering our 3 KB answer, precomputed', 'canned', {env: {BENCH_CANNED_ANSWER: cannedAnswer(tmp, review)}}),
       variant('ff-handler', 'FF + createHandler (no log, no metrics), res.send', 'handler', {injects: true}),
       variant('ff-handler-raw', 'FF + createHandler, answer by res.writeHead/end', 'handlerRaw', {injects: true}),
-      variant('ff-runtime-raw', 'FF + createRuntime (as index.ts), res.writeHead/end', 'runtimeRaw', {injects: true}),
+      variant('ff-runtime-async', 'ours as an async function awaiting the handler', 'runtimeAsync', {injects: true}),
     );
   }
   const https = join(ROOT, 'dist', 'functions', 'https', 'main.js');

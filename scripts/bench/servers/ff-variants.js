@@ -4,11 +4,11 @@
  *
  *   canned      answers every review with the answer ours gives the typical review, precomputed
  *               (read from BENCH_CANNED_ANSWER): what answering 3 KB instead of 130 bytes costs
- *   handler     our framework-free handler (createHandler: parse check, mutateReview, answer),
- *               silent logger, no metrics, sent with res.status().set().send() as index.ts does
- *   handlerRaw  the same, sent with res.writeHead() + res.end(): without express's send()
- *   runtimeRaw  exactly index.ts (createRuntime: decision log line, metrics), but res.writeHead()
- *               + res.end(): the index.ts change recommended in docs/benchmarks.md
+ *   handler       our framework-free handler (createHandler: parse check, mutateReview, answer),
+ *                 silent logger, no metrics, sent with express's res.status().set().send()
+ *   handlerRaw    the same, sent with res.writeHead() + res.end() as index.ts does
+ *   runtimeAsync  index.ts (createRuntime: decision log line, metrics) as an async function that
+ *                 awaits the handler: what the promises cost under the framework's domain
  */
 'use strict';
 const {readFileSync} = require('node:fs');
@@ -31,6 +31,12 @@ http('canned', (req, res) => {
   res.status(200).set({'content-type': 'application/json'}).send(canned);
 });
 
+/** Sends an answer with res.writeHead/res.end, as index.ts does. */
+function send(res, answer) {
+  res.writeHead(answer.status, {...answer.headers, 'content-length': Buffer.byteLength(answer.body)});
+  res.end(answer.body);
+}
+
 const target = process.argv.find(a => a.startsWith('--target='))?.slice('--target='.length);
 if (target === 'handler' || target === 'handlerRaw') {
   const {parseConfig} = dist('config/parse.js');
@@ -38,21 +44,14 @@ if (target === 'handler' || target === 'handlerRaw') {
   const {silentLogger} = dist('ops/log.js');
   const parsed = parseConfig(readFileSync(join(root, 'manifests', 'base', 'config.yaml'), 'utf8'));
   const handle = createHandler({config: () => parsed.value, logger: silentLogger});
-  http('handler', async (req, res) => {
-    const answer = await handle({method: req.method, path: req.path, body: bodyOf(req)});
+  // Synchronous, as index.ts: no namespace source, so the handler never returns a promise here.
+  http('handler', (req, res) => {
+    const answer = handle({method: req.method, path: req.path, body: bodyOf(req)});
     res.status(answer.status).set(answer.headers).send(answer.body);
   });
-  http('handlerRaw', async (req, res) => {
-    const answer = await handle({method: req.method, path: req.path, body: bodyOf(req)});
-    res.writeHead(answer.status, {...answer.headers, 'content-length': Buffer.byteLength(answer.body)});
-    res.end(answer.body);
-  });
+  http('handlerRaw', (req, res) => send(res, handle({method: req.method, path: req.path, body: bodyOf(req)})));
 }
-if (target === 'runtimeRaw') {
+if (target === 'runtimeAsync') {
   const runtime = dist('runtime.js').createRuntime();
-  http('runtimeRaw', async (req, res) => {
-    const answer = await runtime.handle({method: req.method, path: req.path, body: bodyOf(req)});
-    res.writeHead(answer.status, {...answer.headers, 'content-length': Buffer.byteLength(answer.body)});
-    res.end(answer.body);
-  });
+  http('runtimeAsync', async (req, res) => send(res, await runtime.handle({method: req.method, path: req.path, body: bodyOf(req)})));
 }

@@ -19,10 +19,14 @@ function onRequest(req, res) {
   req.on('data', chunk => chunks.push(chunk));
   req.on('end', () => {
     const path = (req.url ?? '/').split('?', 1)[0];
-    void runtime.handle({method: req.method ?? 'GET', path, body: {bytes: Buffer.concat(chunks)}}).then(answer => {
+    const send = answer => {
       res.writeHead(answer.status, {...answer.headers, 'content-length': Buffer.byteLength(answer.body)});
       res.end(answer.body);
-    });
+    };
+    // The handler answers synchronously unless it has a namespace lookup to wait for.
+    const answer = runtime.handle({method: req.method ?? 'GET', path, body: {bytes: Buffer.concat(chunks)}});
+    if (answer instanceof Promise) void answer.then(send);
+    else send(answer);
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * A steady stream of pod creations, each one checked as the apiserver stored it: the count that
  * matters during a certificate renewal or a disruption is pods admitted without sidecars (the
- * webhook's failurePolicy is Ignore, so a failed call never blocks a pod: it silently loses its
- * sidecars). The pods never run (a nodeSelector no node matches): admission is what is measured.
+ * webhook's failurePolicy is Ignore: a failed call alone would store the pod without them) and pods
+ * refused (what the shipped admission policy does to such a pod instead). The pods never run (a nodeSelector no node matches): admission is what is measured.
  */
 import type {Pod} from 'kubernetes-types/core/v1';
 import {admin} from './cluster';
@@ -12,7 +12,7 @@ export interface StreamResult {
   created: number;
   /** Names of pods stored without the injected containers. */
   uninjected: string[];
-  /** Creations the apiserver refused (should be none: the webhook fails open). */
+  /** Creations the apiserver refused (the admission policy's refusal of a pod no injector answered). */
   errors: string[];
 }
 
