@@ -28,19 +28,12 @@ const {execFileSync} = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const ts = require('typescript');
 
 const ROOT = path.join(__dirname, '..', '..');
 process.chdir(ROOT);
 
-// The harness is TypeScript (test/e2e/): compile each file as it is required, the way ts-jest does for the suite.
-require.extensions['.ts'] = (module, filename) => {
-  const {outputText} = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: {module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true},
-  });
-  module._compile(outputText, filename);
-};
+// The harness is TypeScript (test/e2e/).
+require('./lib/require-ts.cjs');
 const {startCluster, eventually} = require('../../test/e2e/support/cluster.ts');
 const {render, pick, collectionPath} = require('../../test/e2e/support/manifests.ts');
 const {parseSamples} = require('../../test/support/prom-text.ts');

@@ -3,9 +3,9 @@
  * processes on 127.0.0.1, for the end-to-end suite.
  *
  * The binaries are built from Go modules by scripts/build-controlplane.sh
- * (cached under .cache/controlplane/<version>/). There is no scheduler or
- * kubelet, and kube-controller-manager runs only when asked for
- * (`controllerManager: true`). Without it objects are stored and go through
+ * (cached under .cache/controlplane/<version>/). There is no kubelet, and
+ * kube-controller-manager and kube-scheduler run only when asked for
+ * (`controllerManager: true`, `scheduler: true`). Without it objects are stored and go through
  * authentication, authorization (RBAC) and admission (webhooks, PodSecurity,
  * ...), but nothing reconciles them. In particular:
  *  - namespaces get no `default` ServiceAccount (use
@@ -15,7 +15,9 @@
  *    webhooks must be registered with `clientConfig.url`, not `service`.
  * With it, Deployments make ReplicaSets and ReplicaSets make pods (through
  * admission, with the controller's retries and backoff), namespaces get
- * their `default` ServiceAccount; pods still stay Pending (no node).
+ * their `default` ServiceAccount; pods still stay Pending (no node). With
+ * the scheduler too, pods are bound to Nodes, which only something that
+ * plays the kubelet (kwok, scripts/bench/cluster-scale.cjs) turns Running.
  *
  * Certificates are made with the `openssl` CLI (Node cannot issue X.509
  * certificates by itself); the ServiceAccount signing key with node:crypto.
@@ -40,6 +42,7 @@ export interface ControlPlaneBinaries {
   dir: string;
   kubeApiserver: string;
   kubeControllerManager: string;
+  kubeScheduler: string;
   etcd: string;
 }
 
@@ -82,9 +85,10 @@ function buildBinaries(repoRoot: string): Promise<ControlPlaneBinaries> {
         dir,
         kubeApiserver: path.join(dir, 'kube-apiserver'),
         kubeControllerManager: path.join(dir, 'kube-controller-manager'),
+        kubeScheduler: path.join(dir, 'kube-scheduler'),
         etcd: path.join(dir, 'etcd'),
       };
-      for (const bin of [bins.kubeApiserver, bins.kubeControllerManager, bins.etcd]) {
+      for (const bin of [bins.kubeApiserver, bins.kubeControllerManager, bins.kubeScheduler, bins.etcd]) {
         if (!isExecutable(bin)) {
           reject(new Error(`${BUILD_SCRIPT} succeeded but ${bin} is not an executable file`));
           return;
@@ -133,6 +137,14 @@ export interface StartControlPlaneOptions {
   controllerManager?: boolean;
   /** Appended to the kube-controller-manager command line, e.g. ['--controllers=replicaset,deployment']. */
   extraControllerManagerArgs?: string[];
+  /**
+   * Also run kube-scheduler (default profile), authenticated with the admin certificate: pending
+   * pods get bound to Nodes. Default false. Nothing waits for it to be ready: it serves no health
+   * port here, and a pod created before it is up is bound once it is.
+   */
+  scheduler?: boolean;
+  /** Appended to the kube-scheduler command line, e.g. ['--kube-api-qps=500']. */
+  extraSchedulerArgs?: string[];
   /** Keep the temp dir (certs, logs, etcd data) after stop(), for debugging. */
   keepTempDir?: boolean;
   /** Progress messages (default: silent). */
@@ -312,6 +324,18 @@ async function startOnce(
         await admin.get('/api/v1/namespaces/default/serviceaccounts/default');
         return true;
       });
+    }
+    if (opts.scheduler) {
+      log('starting kube-scheduler');
+      handle.procs.push(spawnManaged('kube-scheduler', binaries.kubeScheduler,
+        path.join(tempDir, 'kube-scheduler.log'), [
+          `--kubeconfig=${kubeconfigPath}`,
+          '--leader-elect=false',
+          // No serving endpoint needed; 0 turns it off (no port to collide on).
+          '--secure-port=0',
+          '--profiling=false',
+          ...(opts.extraSchedulerArgs ?? []),
+        ], cleanupDir));
     }
     log(`control plane ready in ${Date.now() - t0} ms`);
 

@@ -31,6 +31,11 @@ export interface Cluster {
    * its environment changed by `env` if given (a key set to undefined is removed).
    */
   startWebhook(env?: WebhookEnv): Promise<WebhookProcess>;
+  /**
+   * Starts one more process of the function on `port` (same certificate, identity and environment),
+   * e.g. a second replica behind a loopback front; the caller stops it.
+   */
+  startReplica(port: number): Promise<WebhookProcess & {readonly pid: number}>;
   namespace(name: string, meta?: {labels?: Record<string, string>; annotations?: Record<string, string>}): Promise<void>;
   stop(): Promise<void>;
 }
@@ -43,6 +48,12 @@ export interface ClusterOptions {
   readonly webhookPatch?: Record<string, unknown>;
   /** Also run kube-controller-manager: Deployments make ReplicaSets make pods, through admission; new namespaces get their default ServiceAccount. */
   readonly controllerManager?: boolean;
+  /** More kube-controller-manager flags (with controllerManager), e.g. its client's --kube-api-qps. */
+  readonly controllerManagerArgs?: string[];
+  /** Also run kube-scheduler: pods are bound to Nodes (which something else must play the kubelet for). */
+  readonly scheduler?: boolean;
+  /** More kube-scheduler flags (with scheduler). */
+  readonly schedulerArgs?: string[];
   /** Changes to the function's environment (by default: INJECTOR_CONFIG, the ConfigMap volume). */
   readonly webhookEnv?: WebhookEnv;
   /** More kube-apiserver flags, given the function's port (chosen before the control plane starts). */
@@ -127,7 +138,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const port = held.port;
   let cp: ControlPlane;
   try {
-    cp = await startControlPlane({controllerManager: options.controllerManager ?? false, extraApiserverArgs: options.apiserverArgs?.(port) ?? []});
+    cp = await startControlPlane({
+      controllerManager: options.controllerManager ?? false,
+      extraControllerManagerArgs: options.controllerManagerArgs ?? [],
+      scheduler: options.scheduler ?? false,
+      extraSchedulerArgs: options.schedulerArgs ?? [],
+      extraApiserverArgs: options.apiserverArgs?.(port) ?? [],
+    });
   } finally {
     await held.release();
   }
@@ -157,8 +174,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       KUBE_TOKEN_FILE: join(tmp, 'token'),
       NAMESPACE_CACHE_TTL_SECONDS: '1',
     };
-    const startWebhook = async (changes: WebhookEnv = {}): Promise<WebhookProcess> =>
-      startWebhookProcess({port, certs, env: {...env, ...options.webhookEnv, ...changes}});
+    const startProcess = async (onPort: number, changes: WebhookEnv = {}): Promise<WebhookProcess & {readonly pid: number}> =>
+      startWebhookProcess({port: onPort, certs, env: {...env, ...options.webhookEnv, ...changes}});
+    const startWebhook = async (changes: WebhookEnv = {}): Promise<WebhookProcess> => startProcess(port, changes);
     webhook = await startWebhook();
 
     if (options.admissionPolicy === true) await registerAdmissionPolicy(admin, manifests);
@@ -186,6 +204,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       servingCaPem: certs.caPem,
       webhook,
       startWebhook: async changes => (cluster.webhook = await startWebhook(changes)),
+      startReplica: async onPort => startProcess(onPort),
       namespace: async (name, meta = {}) => {
         const ns = await createNamespaceWithDefaultServiceAccount(admin, name, meta.labels ? {labels: meta.labels} : {});
         if (meta.annotations) await admin.patch<KubeObject>(`/api/v1/namespaces/${ns.metadata?.name ?? name}`, {metadata: {annotations: meta.annotations}});
