@@ -14,43 +14,26 @@ LOG_TAG="build-kwok"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/build.sh"
 command -v go >/dev/null 2>&1 || die "'go' not found in PATH"
 
-module="$CLUSTER_REPO_ROOT/test/cluster/kwok"
-version="$(awk '$1 == "require" && $2 == "sigs.k8s.io/kwok" { print $3 }
-  $1 == "sigs.k8s.io/kwok" && $2 ~ /^v/ { print $2 }' "$module/go.mod" | head -1)"
-[[ -n "$version" ]] || die "no kwok version in $module/go.mod"
-out="$CLUSTER_CACHE/kwok/$version"
-want="$(stamp "$module" "${BASH_SOURCE[0]}" "$(dirname "${BASH_SOURCE[0]}")/lib/build.sh")"
 stages=(node-fast.yaml node-heartbeat.yaml pod-fast.yaml)
-files=(kwok "${stages[@]/#/stages/}")
 
-t0=$SECONDS
-if ! up_to_date "$out" "$want" "${files[@]}"; then
-  lock_dir "$out"
-  if ! up_to_date "$out" "$want" "${files[@]}"; then
-    rm -f "$out/.stamp"
-    log "go $(go env GOVERSION), kwok $version -> $out"
-    log "downloading modules (first run only)..."
-    (cd "$module" && go mod download)
-    log "building kwok..."
-    with_heartbeat "building kwok" go_build_into "$out" "$module" "" sigs.k8s.io/kwok/cmd/kwok ||
-      die "building kwok failed"
-    src="$(cd "$module" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
-    rm -rf "$out/stages" && mkdir -p "$out/stages"
-    for stage in "${stages[@]}"; do
-      # node-fast.yaml <- kustomize/stage/node/fast/*.yaml (one file per stage folder upstream).
-      dir="${stage%.yaml}" && dir="$src/kustomize/stage/${dir%%-*}/${dir#*-}"
-      [[ -d "$dir" ]] || die "no stage folder $dir in kwok $version"
-      # Several YAML files in one folder become one multi-document file.
-      find "$dir" -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml -print0 | sort -z |
-        xargs -0 awk 'FNR == 1 && NR > 1 { print "---" } { print }' >"$out/stages/$stage"
-      [[ -s "$out/stages/$stage" ]] || die "stage folder $dir holds no stage YAML"
-    done
-    chmod -R u+w "$out/stages"
-    echo "$want" >"$out/.stamp"
-    log "built in $((SECONDS - t0))s"
-    figure "build: kwok (cold)" $((SECONDS - t0)) s
-  fi
-else
-  log "kwok $version already built in $out (skipped)"
-fi
-echo "$out"
+# build OUT MODULE VERSION: kwok, and its stages from the same module.
+build() {
+  local out="$1" module="$2" version="$3" src stage dir
+  log "building kwok..."
+  with_heartbeat "building kwok" go_build_into "$out" "$module" "" sigs.k8s.io/kwok/cmd/kwok ||
+    die "building kwok failed"
+  src="$(cd "$module" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  rm -rf "$out/stages" && mkdir -p "$out/stages"
+  for stage in "${stages[@]}"; do
+    # node-fast.yaml <- kustomize/stage/node/fast/*.yaml (one file per stage folder upstream).
+    dir="${stage%.yaml}" && dir="$src/kustomize/stage/${dir%%-*}/${dir#*-}"
+    [[ -d "$dir" ]] || die "no stage folder $dir in kwok $version"
+    # Several YAML files in one folder become one multi-document file.
+    find "$dir" -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml -print0 | sort -z |
+      xargs -0 awk 'FNR == 1 && NR > 1 { print "---" } { print }' >"$out/stages/$stage"
+    [[ -s "$out/stages/$stage" ]] || die "stage folder $dir holds no stage YAML"
+  done
+  chmod -R u+w "$out/stages"
+}
+
+cached_module_build kwok "$CLUSTER_REPO_ROOT/test/cluster/kwok" sigs.k8s.io/kwok build kwok "${stages[@]/#/stages/}"

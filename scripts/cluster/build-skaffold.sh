@@ -9,30 +9,13 @@ LOG_TAG="build-skaffold"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/build.sh"
 command -v go >/dev/null 2>&1 || die "'go' not found in PATH"
 
-module="$CLUSTER_REPO_ROOT/test/cluster/skaffold"
-version="$(awk '$1 == "require" && $2 == "github.com/GoogleContainerTools/skaffold/v2" { print $3 }' "$module/go.mod")"
-[[ -n "$version" ]] || die "no Skaffold version in $module/go.mod"
-out="$CLUSTER_CACHE/skaffold/$version"
-want="$(stamp "$module" "${BASH_SOURCE[0]}" "$(dirname "${BASH_SOURCE[0]}")/lib/build.sh")"
+# build OUT MODULE VERSION: the skaffold command, reporting VERSION as a release would.
+build() {
+  local out="$1" module="$2" version="$3"
+  log "building skaffold (about 11 minutes the first time on 2 cores)..."
+  with_heartbeat "building skaffold" go_build_into "$out" "$module" \
+    "-X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$version" \
+    github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold || die "building skaffold failed"
+}
 
-t0=$SECONDS
-if ! up_to_date "$out" "$want" skaffold; then
-  lock_dir "$out"
-  if ! up_to_date "$out" "$want" skaffold; then
-    rm -f "$out/.stamp"
-    log "go $(go env GOVERSION), skaffold $version -> $out"
-    log "downloading modules (first run only)..."
-    (cd "$module" && go mod download)
-    log "building skaffold (about 11 minutes the first time on 2 cores)..."
-    # `skaffold version` reports what the release would.
-    ldflags="-X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$version"
-    with_heartbeat "building skaffold" go_build_into "$out" "$module" "$ldflags" \
-      github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold || die "building skaffold failed"
-    echo "$want" >"$out/.stamp"
-    log "built in $((SECONDS - t0))s"
-    figure "build: skaffold (cold)" $((SECONDS - t0)) s
-  fi
-else
-  log "skaffold $version already built in $out (skipped)"
-fi
-echo "$out"
+cached_module_build skaffold "$CLUSTER_REPO_ROOT/test/cluster/skaffold" github.com/GoogleContainerTools/skaffold/v2 build skaffold

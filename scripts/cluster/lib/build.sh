@@ -70,6 +70,44 @@ go_build_into() {
   rm -rf "$tmp"
 }
 
+# go_module_version MODULE_DIR MODULE_PATH: the version MODULE_DIR/go.mod requires of MODULE_PATH (a
+# one-line `require`, or a line of a `require (...)` block).
+go_module_version() {
+  awk -v m="$2" '$1 == "require" && $2 == m { print $3 } $1 == m && $2 ~ /^v/ { print $2 }' "$1/go.mod" | head -1
+}
+
+# cached_module_build NAME MODULE_DIR MODULE_PATH BUILD_FN FILE...: what every build script of the
+# harness does around its own steps. The output folder is $CLUSTER_CACHE/NAME/<the version MODULE_DIR's
+# go.mod requires of MODULE_PATH>; when its stamp (the toolchain, the module, the calling script and
+# this file) matches and every FILE (relative to it) exists, nothing is built. Otherwise, one build at
+# a time: the modules downloaded, then `BUILD_FN OUT MODULE_DIR VERSION` makes the files, then the
+# stamp is written and the time reported. The folder is stdout's last line.
+cached_module_build() {
+  local name="$1" module="$2" path="$3" build="$4" version out want t0=$SECONDS
+  shift 4
+  version="$(go_module_version "$module" "$path")"
+  [[ -n "$version" ]] || die "no $path version in $module/go.mod"
+  out="$CLUSTER_CACHE/$name/$version"
+  want="$(stamp "$module" "${BASH_SOURCE[1]}" "${BASH_SOURCE[0]}")"
+  if ! up_to_date "$out" "$want" "$@"; then
+    lock_dir "$out"
+    # Another run may have built it while this one waited for the lock.
+    if ! up_to_date "$out" "$want" "$@"; then
+      rm -f "$out/.stamp"
+      log "go $(go env GOVERSION), $name $version -> $out"
+      log "downloading modules (first run only)..."
+      (cd "$module" && go mod download)
+      "$build" "$out" "$module" "$version"
+      echo "$want" >"$out/.stamp"
+      log "built in $((SECONDS - t0))s"
+      figure "build: $name (cold)" $((SECONDS - t0)) s
+    fi
+  else
+    log "$name $version already built in $out (skipped)"
+  fi
+  echo "$out"
+}
+
 # figure NAME VALUE UNIT: a measured figure for docs/deploy.md, appended as a JSON line to
 # $NSM_CLUSTER_FIGURES when set (scripts/cluster/test.sh sets it and prints them all at the end).
 figure() {
