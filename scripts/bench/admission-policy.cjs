@@ -36,7 +36,7 @@ process.chdir(ROOT);
 require('./lib/require-ts.cjs');
 const {startCluster, eventually} = require('../../test/e2e/support/cluster.ts');
 const {render, pick, collectionPath} = require('../../test/e2e/support/manifests.ts');
-const {parseSamples} = require('../../test/support/prom-text.ts');
+const {parseSamples, sumOfChanges} = require('../../test/support/prom-text.ts');
 const {ensureControlPlaneBinaries} = require('../../test/e2e/harness/controlplane.ts');
 
 const argv = process.argv.slice(2);
@@ -58,17 +58,6 @@ async function scrape(admin) {
   const text = await admin.getText('/metrics');
   const lines = text.split('\n').filter(l => METRICS.some(m => l.startsWith(`${m}_sum{`) || l.startsWith(`${m}_count{`)));
   return parseSamples(lines.join('\n'));
-}
-
-/** Sum, over the series of `metric` whose labels include every `want` pair, of after - before. */
-function delta(before, after, metric, want) {
-  let total = 0;
-  for (const [series, value] of after) {
-    if (!series.startsWith(`${metric}{`)) continue;
-    if (!Object.entries(want).every(([k, v]) => series.includes(`${k}="${v}"`))) continue;
-    total += value - (before.get(series) ?? 0);
-  }
-  return total;
 }
 
 function podList(count, annotated) {
@@ -164,12 +153,12 @@ async function main() {
         created,
         refused: PODS - created,
         kubectlMsPerPod: wallMs / PODS,
-        requestUsPerPod: per(delta(before, after, 'apiserver_request_duration_seconds_sum', pods), delta(before, after, 'apiserver_request_duration_seconds_count', pods)),
-        pluginUsPerPod: per(delta(before, after, 'apiserver_admission_controller_admission_duration_seconds_sum', plugin), delta(before, after, 'apiserver_admission_controller_admission_duration_seconds_count', plugin)),
-        checkCount: delta(before, after, 'apiserver_validating_admission_policy_check_duration_seconds_count', {policy: POLICY}),
+        requestUsPerPod: per(sumOfChanges(before, after, 'apiserver_request_duration_seconds_sum', pods), sumOfChanges(before, after, 'apiserver_request_duration_seconds_count', pods)),
+        pluginUsPerPod: per(sumOfChanges(before, after, 'apiserver_admission_controller_admission_duration_seconds_sum', plugin), sumOfChanges(before, after, 'apiserver_admission_controller_admission_duration_seconds_count', plugin)),
+        checkCount: sumOfChanges(before, after, 'apiserver_validating_admission_policy_check_duration_seconds_count', {policy: POLICY}),
         checkUsPerCheck: per(
-          delta(before, after, 'apiserver_validating_admission_policy_check_duration_seconds_sum', {policy: POLICY}),
-          delta(before, after, 'apiserver_validating_admission_policy_check_duration_seconds_count', {policy: POLICY}),
+          sumOfChanges(before, after, 'apiserver_validating_admission_policy_check_duration_seconds_sum', {policy: POLICY}),
+          sumOfChanges(before, after, 'apiserver_validating_admission_policy_check_duration_seconds_count', {policy: POLICY}),
         ),
       };
       if (record) results.push(r);

@@ -47,7 +47,7 @@ process.chdir(ROOT);
 require('./lib/require-ts.cjs');
 const {startCluster, eventually} = require('../../test/e2e/support/cluster.ts');
 const {render, pick, collectionPath} = require('../../test/e2e/support/manifests.ts');
-const {parseSamples} = require('../../test/support/prom-text.ts');
+const {changesBy, parseSamples, sumOfChanges} = require('../../test/support/prom-text.ts');
 const {freePort} = require('../../test/support/process.ts');
 const {bucketsOf, bucketDelta, quantile, shareAtMost} = require('../../test/support/histogram.ts');
 const {startRoundRobin} = require('./lib/tcp-round-robin.cjs');
@@ -157,29 +157,6 @@ const METRICS = [`${DURATION}_bucket{`, `${DURATION}_count{`, `${DURATION}_sum{`
 async function scrape(admin) {
   const text = await admin.getText('/metrics');
   return parseSamples(text.split('\n').filter(l => METRICS.some(m => l.startsWith(m))).join('\n'));
-}
-
-/** Sum, over the series of `metric` whose labels include every `want` pair, of after - before. */
-function delta(before, after, metric, want) {
-  let total = 0;
-  for (const [series, value] of after) {
-    if (!series.startsWith(`${metric}{`)) continue;
-    if (!Object.entries(want).every(([k, v]) => series.includes(`${k}="${v}"`))) continue;
-    total += value - (before.get(series) ?? 0);
-  }
-  return total;
-}
-
-/** after - before of every series of `metric` matching `want`, by the value of one label (e.g. code). */
-function deltaBy(before, after, metric, want, label) {
-  const by = {};
-  for (const [series, value] of after) {
-    if (!series.startsWith(`${metric}{`) || !Object.entries(want).every(([k, v]) => series.includes(`${k}="${v}"`))) continue;
-    const key = new RegExp(`${label}="([^"]*)"`).exec(series)?.[1] ?? '';
-    const d = value - (before.get(series) ?? 0);
-    if (d !== 0) by[key] = (by[key] ?? 0) + d;
-  }
-  return by;
 }
 
 /** RSS in MiB and CPU seconds (user + system) of a process, from /proc. */
@@ -327,14 +304,14 @@ async function main() {
         createS: seconds(started, created),
         podsPerS: PODS / seconds(started, created),
         availableS: seconds(started, available),
-        webhookCalls: delta(before, after, `${DURATION}_count`, calls),
-        webhookMeanMs: (delta(before, after, `${DURATION}_sum`, calls) / Math.max(1, delta(before, after, `${DURATION}_count`, calls))) * 1e3,
+        webhookCalls: sumOfChanges(before, after, `${DURATION}_count`, calls),
+        webhookMeanMs: (sumOfChanges(before, after, `${DURATION}_sum`, calls) / Math.max(1, sumOfChanges(before, after, `${DURATION}_count`, calls))) * 1e3,
         p99Ms: p99 === undefined ? null : {estimate: p99.estimate * 1e3, lower: p99.lower * 1e3, upper: p99.upper * 1e3},
         shareAtMost25ms: shareAtMost(0.025, buckets) ?? null,
         buckets: buckets.map(b => ({le: b.le === Infinity ? '+Inf' : b.le, count: b.count})),
-        rejections: delta(before, after, 'apiserver_admission_webhook_rejection_count', calls),
-        failOpen: delta(before, after, 'apiserver_admission_webhook_fail_open_count', calls),
-        requestCodes: deltaBy(before, after, 'apiserver_admission_webhook_request_total', calls, 'code'),
+        rejections: sumOfChanges(before, after, 'apiserver_admission_webhook_rejection_count', calls),
+        failOpen: sumOfChanges(before, after, 'apiserver_admission_webhook_fail_open_count', calls),
+        requestCodes: changesBy(before, after, 'apiserver_admission_webhook_request_total', calls, 'code'),
         replicaConnections: front.connections.map((c, i) => c - connectionsBefore[i]),
         replicaRssMiB: usageBefore.map((u, i) => ({before: u.rssMiB, after: usageAfter[i].rssMiB})),
         replicaCpuS: usageBefore.map((u, i) => usageAfter[i].cpuS - u.cpuS),

@@ -42,3 +42,27 @@ export function changes(before: Samples, after: Samples): Record<string, number>
 export function pick(moved: Record<string, number>, prefix: string): Record<string, number> {
   return Object.fromEntries(Object.entries(moved).filter(([key]) => key.startsWith(prefix)));
 }
+
+/** Whether `series` (a key of Samples) is of `metric` and its labels include every `want` pair. */
+function isSeriesOf(series: string, metric: string, want: Readonly<Record<string, string>>): boolean {
+  return series.startsWith(`${metric}{`) && Object.entries(want).every(([k, v]) => series.includes(`${k}="${v}"`));
+}
+
+/** The sum of after - before over the series of `metric` whose labels include every `want` pair. */
+export function sumOfChanges(before: Samples, after: Samples, metric: string, want: Readonly<Record<string, string>> = {}): number {
+  let total = 0;
+  for (const [series, value] of after) if (isSeriesOf(series, metric, want)) total += value - (before.get(series) ?? 0);
+  return total;
+}
+
+/** after - before of those series, summed by the value of one of their labels (e.g. code); unchanged ones left out. */
+export function changesBy(before: Samples, after: Samples, metric: string, want: Readonly<Record<string, string>>, label: string): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [series, value] of after) {
+    if (!isSeriesOf(series, metric, want)) continue;
+    const key = new RegExp(`${label}="([^"]*)"`).exec(series)?.[1] ?? '';
+    const change = value - (before.get(series) ?? 0);
+    if (change !== 0) by[key] = (by[key] ?? 0) + change;
+  }
+  return by;
+}
