@@ -9,7 +9,7 @@ import {isStatus, type KubeApiError} from '../e2e/harness/kube';
 import type {Pod} from 'kubernetes-types/core/v1';
 import {admin, figure, kubectl, kubectlJson, sleep, until} from './support/cluster';
 import {INJECTOR_NAMESPACE, INJECTOR_SELECTOR, waitInjectorReady} from './support/injector';
-import {NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, apply, deployment, injectorAndNamespace, isInjected, podsOf} from './support/workloads';
+import {APP_IMAGE, NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, apply, deployment, injectorAndNamespace, isInjected, podsOf} from './support/workloads';
 
 const namespace = injectorAndNamespace('policy');
 
@@ -17,7 +17,7 @@ const bare = (name: string, annotations: Record<string, string>): Record<string,
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: {name, annotations},
-  spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: 'dev.local/app:1'}]},
+  spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: APP_IMAGE}]},
 });
 
 async function scaleInjector(replicas: number): Promise<void> {
