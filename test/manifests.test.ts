@@ -7,7 +7,7 @@
 import {spawnSync} from 'node:child_process';
 import {existsSync, readFileSync} from 'node:fs';
 import {parse, parseAllDocuments} from 'yaml';
-import {isProbe} from '../functions/http/handler';
+import {isProbe, MAX_BODY_BYTES} from '../functions/http/handler';
 import {namespaceLabels, selects, type Selector} from './support/label-selector';
 
 interface Meta {
@@ -77,7 +77,7 @@ const PROFILES = ['knative', 'deployment'] as const;
 type Profile = (typeof PROFILES)[number];
 
 /** The namespaces issue 4 says the webhook must never be sent. */
-const NEVER_SENT = ['nsm-sidecar-injector', 'kube-system', 'kube-public', 'kube-node-lease', 'cert-manager', 'knative-serving', 'kourier-system', 'istio-system', 'spire', 'nsm-system'];
+const NEVER_SENT = ['nsm-sidecar-injector', 'kube-system', 'kube-public', 'kube-node-lease', 'cert-manager', 'knative-serving', 'kourier-system', 'istio-system', 'traefik', 'spire', 'nsm-system'];
 const OPT_OUT = {'sidecar-injector.networkservicemesh.io/injection': 'disabled'};
 
 function renderPath(path: string): KubeObject[] {
@@ -98,7 +98,7 @@ const VALIDATOR = `
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const objects = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-const packages = {'cert-manager.io': '@kubernetes-models/cert-manager', 'serving.knative.dev': '@kubernetes-models/knative'};
+const packages = {'cert-manager.io': '@kubernetes-models/cert-manager', 'serving.knative.dev': '@kubernetes-models/knative', 'traefik.io': '@kubernetes-models/traefik'};
 const results = [];
 for (const object of objects) {
   const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
@@ -222,20 +222,47 @@ describe.each(PROFILES)('manifests/%s', profile => {
 
   it("the Service name, the webhook's clientConfig and the certificate's dnsNames agree", () => {
     const service = webhook.clientConfig.service;
-    expect(service).toMatchObject({namespace: 'nsm-sidecar-injector', name: 'nsm-sidecar-injector', path: '/mutate', port: 443});
+    // The deployment profile's Service is the injector's own; the knative profile's is the bridge in
+    // front of Traefik (manifests/components/knative-traefik), in Traefik's namespace.
+    expect(service).toMatchObject({namespace: profile === 'knative' ? 'traefik' : 'nsm-sidecar-injector', name: 'nsm-sidecar-injector', path: '/mutate', port: 443});
     if (service === undefined) return;
     const serving = objects.filter(o => o.kind === 'Certificate' && (o.spec as {isCA?: boolean}).isCA !== true);
     expect(serving).toHaveLength(1);
     const certificate = serving[0] as KubeObject & {spec: {dnsNames: string[]; secretName: string}};
-    expect(certificate.metadata.namespace).toBe(service.namespace);
-    expect([...certificate.spec.dnsNames].sort()).toEqual([`${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}.svc.cluster.local`].sort());
+    expect(certificate.metadata.namespace).toBe('nsm-sidecar-injector');
+    // The name the apiserver verifies is on the certificate; so are the injector's own in-cluster names.
+    const own = ['nsm-sidecar-injector.nsm-sidecar-injector.svc', 'nsm-sidecar-injector.nsm-sidecar-injector.svc.cluster.local'];
+    expect([...certificate.spec.dnsNames].sort()).toEqual([...new Set([...own, `${service.name}.${service.namespace}.svc`])].sort());
+    // caBundle comes from the serving Certificate's CA, in both profiles.
+    const annotation = only(objects, 'MutatingWebhookConfiguration').metadata.annotations?.['cert-manager.io/inject-ca-from'];
+    expect(annotation).toBe(`${certificate.metadata.namespace}/${certificate.metadata.name}`);
 
     if (profile === 'knative') {
-      // Knative creates the (ExternalName) Service named after the Knative Service, in its namespace.
       const ksvc = only(objects, 'Service', 'serving.knative.dev/v1');
-      expect({name: ksvc.metadata.name, namespace: ksvc.metadata.namespace}).toEqual({name: service.name, namespace: service.namespace});
       expect(ksvc.metadata.labels?.['networking.knative.dev/visibility']).toBe('cluster-local');
-      expect(objects.some(o => o.kind === 'Service' && o.apiVersion === 'v1')).toBe(false);
+      // The bridge: a ClusterIP Service (no DNS for the apiserver) at the webhook's name and port, to
+      // Traefik's private TLS entrypoint by port name.
+      const bridge = only(objects, 'Service', 'v1') as KubeObject & {spec: {type?: string; selector: Record<string, string>; ports: Array<{port: number; targetPort: string | number}>}};
+      expect({name: bridge.metadata.name, namespace: bridge.metadata.namespace}).toEqual({name: service.name, namespace: service.namespace});
+      expect(bridge.spec.type ?? 'ClusterIP').toBe('ClusterIP');
+      expect(bridge.spec.selector).toEqual({'app.kubernetes.io/name': 'traefik'});
+      expect(bridge.spec.ports.find(p => p.port === service.port)?.targetPort).toBe('tls-internal');
+      // Traefik's route for that name: on that entrypoint, serving the certificate's Secret (from its
+      // own namespace), through the body limit, to Knative's route for this Knative Service.
+      const route = only(objects, 'IngressRoute', 'traefik.io/v1alpha1') as KubeObject & {
+        spec: {entryPoints: string[]; routes: Array<{match: string; middlewares: Array<{name: string}>; services: Array<{kind: string; name: string}>}>; tls: {secretName: string}};
+      };
+      expect(route.metadata.namespace).toBe(certificate.metadata.namespace);
+      expect(route.spec.entryPoints).toEqual(['tls-internal']);
+      expect(route.spec.tls.secretName).toBe(certificate.spec.secretName);
+      expect(route.spec.routes).toHaveLength(1);
+      const rule = route.spec.routes[0];
+      expect(rule?.match).toBe(`Host(\`${service.name}.${service.namespace}.svc\`) && Path(\`${service.path}\`)`);
+      expect(rule?.services).toEqual([{kind: 'TraefikService', name: `${ksvc.metadata.namespace}-${ksvc.metadata.name}-rule-0-path-0-wrr@knative`}]);
+      const limit = only(objects, 'Middleware', 'traefik.io/v1alpha1') as KubeObject & {spec: {buffering: {maxRequestBodyBytes: number; memRequestBodyBytes: number}}};
+      expect(rule?.middlewares).toEqual([{name: limit.metadata.name}]);
+      expect(limit.metadata.namespace).toBe(route.metadata.namespace);
+      expect(limit.spec.buffering).toEqual({maxRequestBodyBytes: MAX_BODY_BYTES, memRequestBodyBytes: MAX_BODY_BYTES});
     } else {
       const svc = only(objects, 'Service', 'v1') as KubeObject & {spec: {selector: Record<string, string>; ports: Array<{port: number; targetPort: string | number}>}};
       expect({name: svc.metadata.name, namespace: svc.metadata.namespace}).toEqual({name: service.name, namespace: service.namespace});
@@ -245,9 +272,7 @@ describe.each(PROFILES)('manifests/%s', profile => {
       expect(selects({matchLabels: svc.spec.selector}, template.metadata?.labels ?? {})).toBe(true);
       const containerPort = containers.flatMap(c => c.ports ?? []).find(p => p.name === port?.targetPort || p.containerPort === port?.targetPort);
       expect(containerPort?.name).toBe('https');
-      // caBundle comes from the serving Certificate, whose Secret the pods mount and serve.
-      const annotation = only(objects, 'MutatingWebhookConfiguration').metadata.annotations?.['cert-manager.io/inject-ca-from'];
-      expect(annotation).toBe(`${certificate.metadata.namespace}/${certificate.metadata.name}`);
+      // The pods mount and serve the serving Certificate's Secret.
       const tlsVolume = template.spec.volumes?.find(v => v.secret?.secretName === certificate.spec.secretName);
       expect(tlsVolume).toBeDefined();
       const container = containers[0] as Container;

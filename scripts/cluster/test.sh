@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The real-cluster suite (npm run test:cluster): cluster up, injector image, jest, cluster down (always); ~15 min warm, ~45 min cold (builds).
+# A real-cluster suite: cluster up, injector image, jest, cluster down (always). test:cluster ~15 min warm, ~22 min cold; test:knative ~12 min warm, ~30 min cold (builds).
 #
-#   npm run test:cluster                      everything, then tears the cluster down
+#   npm run test:cluster                      the deployment profile's suite (test/cluster/*.cluster.test.ts),
+#                                             then tears the cluster down
+#   npm run test:knative                      the knative profile's suite (test/cluster/knative-profile), on
+#                                             a cluster with CoreDNS, Knative Serving and Traefik as well
 #   npm run test:cluster -- -t 'renewal'      extra arguments go to jest
 #   CLUSTER_KEEP=1 npm run test:cluster       leave the cluster up afterwards (cluster.sh down later)
 #
@@ -14,12 +17,25 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck disable=SC2034 # read by lib/build.sh's log
 LOG_TAG="test-cluster"
+# Which suite; the knative one needs three more components (before lib/config.sh sets the default).
+suite=cluster
+if [[ "${1:-}" == knative ]]; then
+  suite=knative
+  shift
+  export CLUSTER_COMPONENTS="${CLUSTER_COMPONENTS:-cert-manager,docker,coredns,knative,traefik}"
+fi
 # shellcheck source=lib/build.sh
 source "$here/lib/build.sh"
+# shellcheck source=lib/config.sh
+source "$here/lib/config.sh"
 cd "$CLUSTER_REPO_ROOT"
+
 
 started=0
 if ! "$here/cluster.sh" status >/dev/null 2>&1; then started=1; fi
+if [[ $suite == knative && $started == 0 ]] && ! grep -q knative "$CLUSTER_STATE/components" 2>/dev/null; then
+  die "the cluster that is up has no Knative (components: $(cat "$CLUSTER_STATE/components" 2>/dev/null)): cluster.sh down first"
+fi
 figures="$CLUSTER_CACHE/logs/figures.jsonl"
 mkdir -p "$(dirname "$figures")" && : >"$figures"
 
@@ -48,4 +64,4 @@ eval "$("$here/cluster.sh" env)"
 PATH="$("$here/build-skaffold.sh" | tail -1):$PATH"
 NSM_INJECTOR_IMAGE="$("$here/image-injector.sh" | tail -1)"
 export NSM_INJECTOR_IMAGE
-npx jest -c jest.cluster.config.js "$@"
+npx jest -c "jest.$suite.config.js" "$@"

@@ -21,12 +21,16 @@ CLUSTER_POD_CIDR="${CLUSTER_POD_CIDR:-10.214.0.0/24}"
 CLUSTER_POD_GATEWAY="${CLUSTER_POD_GATEWAY:-10.214.0.1}"
 CLUSTER_SERVICE_CIDR="${CLUSTER_SERVICE_CIDR:-10.215.0.0/24}"
 CLUSTER_KUBERNETES_SERVICE_IP="${CLUSTER_KUBERNETES_SERVICE_IP:-10.215.0.1}"
+# The kube-dns Service's address, when CLUSTER_COMPONENTS has coredns (the kubelet's clusterDNS).
+CLUSTER_DNS_IP="${CLUSTER_DNS_IP:-10.215.0.10}"
 CLUSTER_APISERVER_PORT="${CLUSTER_APISERVER_PORT:-6443}"
 CLUSTER_APISERVER_URL="https://$CLUSTER_NODE_IP:$CLUSTER_APISERVER_PORT"
 
 # Optional parts, comma-separated, started in this order once the node is Ready (the control plane and
 # the node always run): cert-manager (controller + cainjector + CRDs), docker (a dockerd on the
-# cluster's containerd: image builds, Skaffold's local builder). Each is scripts/cluster/components/<name>.sh.
+# cluster's containerd: image builds, Skaffold's local builder), and for the knative profile's suite
+# (scripts/cluster/test.sh knative) coredns (cluster DNS), knative (Knative Serving) and traefik (its
+# networking layer). Each is scripts/cluster/components/<name>.sh.
 CLUSTER_COMPONENTS="${CLUSTER_COMPONENTS:-cert-manager,docker}"
 
 # Paths inside the state folder.

@@ -49,8 +49,11 @@ node_import_images() {
 node_kubelet_up() {
   local bin="$1" dir="$CLUSTER_STATE/kubelet"
   mkdir -p "$dir"
-  # Pods get no nameserver: there is no cluster DNS (yet), and the host's resolver is not theirs.
+  # The host's resolver is not the pods': they get no upstream nameserver. With the coredns component
+  # they get the cluster DNS (clusterDNS), which only knows the cluster's names; without it, none.
   : >"$CLUSTER_STATE/resolv.conf"
+  local dns=""
+  [[ ",$CLUSTER_COMPONENTS," == *,coredns,* ]] && dns="clusterDNS: [$CLUSTER_DNS_IP]"
   cat >"$dir/config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -73,6 +76,7 @@ cgroupDriver: cgroupfs
 # Every pod cgroup below /$CLUSTER_CGROUP, so that \`down\` removes one subtree per hierarchy.
 cgroupRoot: /$CLUSTER_CGROUP
 clusterDomain: cluster.local
+$dns
 resolvConf: $CLUSTER_STATE/resolv.conf
 podLogsDir: $CLUSTER_STATE/pod-logs
 volumePluginDir: $dir/volume-plugins
