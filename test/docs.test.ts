@@ -8,7 +8,7 @@
  * apiserver; .ci/run runs the quick start.
  */
 import {execFileSync} from 'node:child_process';
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {parseAllDocuments} from 'yaml';
@@ -64,5 +64,45 @@ describe("the README's examples, run", () => {
     const written = readFileSync(join(dir, 'deploy.injected.yaml'), 'utf8');
     expect(written).toBe(readFileSync(join('test', 'testdata', 'nsm-examples', 'vl3-basic-client.yaml.injected'), 'utf8'));
     expect(parseAllDocuments(written)).toHaveLength(1);
+  });
+});
+
+describe('docs/deploy.md, "Traefik in another namespace": the sed line, run on a copy of manifests/', () => {
+  type Rendered = {kind: string; metadata: {name: string; namespace?: string}; spec?: Record<string, unknown>; webhooks?: Array<{clientConfig: {service: {namespace: string}}}>};
+  const render = (root: string): Rendered[] =>
+    parseAllDocuments(execFileSync('kubectl', ['kustomize', join(root, 'manifests', 'knative')], {encoding: 'utf8'})).map(d => d.toJS() as Rendered);
+  const placesOf = (objects: Rendered[], ns: string) => {
+    const find = (kind: string, name: string): Rendered | undefined => objects.find(o => o.kind === kind && o.metadata.name === name);
+    return {
+      bridge: objects.find(o => o.kind === 'Service' && o.metadata.name === 'nsm-sidecar-injector' && o.metadata.namespace === ns) !== undefined,
+      webhook: find('MutatingWebhookConfiguration', 'nsm-sidecar-injector')?.webhooks?.[0]?.clientConfig.service.namespace,
+      dnsName: ((find('Certificate', 'nsm-sidecar-injector-serving')?.spec?.dnsNames ?? []) as string[]).includes(`nsm-sidecar-injector.${ns}.svc`),
+      host: JSON.stringify(find('IngressRoute', 'nsm-sidecar-injector-webhook')?.spec ?? {}).includes(`Host(\`nsm-sidecar-injector.${ns}.svc\`)`),
+    };
+  };
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nsm-docs-traefik-ns-'));
+    cpSync('manifests', join(dir, 'manifests'), {recursive: true});
+  });
+  afterAll(() => rmSync(dir, {recursive: true, force: true}));
+
+  it('moves all four places from traefik to the new namespace, and nothing else', () => {
+    const before = render(dir);
+    expect(placesOf(before, 'traefik')).toEqual({bridge: true, webhook: 'traefik', dnsName: true, host: true});
+    const block = blockWith('docs/deploy.md', 'manifests/components/knative-traefik/*.yaml');
+    const ns = /^NS=(\S+)$/m.exec(block.text)?.[1] ?? '';
+    expect(ns).not.toBe('');
+    execFileSync('sh', ['-ec', block.text], {cwd: dir, encoding: 'utf8'});
+    const after = render(dir);
+    expect(placesOf(after, ns)).toEqual({bridge: true, webhook: ns, dnsName: true, host: true});
+    // No trace of the old namespace is left on the route; the bridge still selects Traefik's pods.
+    expect(JSON.stringify(after)).not.toContain('nsm-sidecar-injector.traefik.svc');
+    expect(after.filter(o => o.metadata.namespace === 'traefik')).toEqual([]);
+    const bridge = after.find(o => o.kind === 'Service' && o.metadata.namespace === ns);
+    expect(bridge?.spec?.selector).toEqual({'app.kubernetes.io/name': 'traefik'});
+    // Everything else renders as before: the same objects, by kind and name.
+    const ids = (objects: Rendered[]): string[] => objects.map(o => `${o.kind}/${o.metadata.name}`).sort();
+    expect(ids(after)).toEqual(ids(before));
   });
 });
