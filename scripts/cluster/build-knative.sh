@@ -5,11 +5,12 @@
 #   images/<command>.tar   dev.local/knative-serving-<command>:<version> for controller, webhook,
 #                          activator, autoscaler, queue (the queue-proxy every revision pod runs)
 #   yaml/*.yaml            upstream's config/core (namespace, RBAC, CRDs, ConfigMaps, Deployments,
-#                          webhooks) and knative.dev/networking's config (the KIngress, Certificate,
-#                          ServerlessService and ClusterDomainClaim CRDs, config-network), with each
+#                          webhooks), knative.dev/networking's config (the KIngress, Certificate,
+#                          ServerlessService and ClusterDomainClaim CRDs, config-network) and
+#                          knative.dev/caching's Image CRD (the controller watches it), with each
 #                          `ko://knative.dev/serving/cmd/<command>` image reference replaced by the image
 #                          above, as `ko resolve` does for a release. Left out: the HPAs (no metrics
-#                          server here), the caching.internal Image (its CRD is another project's) and the
+#                          server here), the queue-proxy's Image (a cache hint nothing here reads) and the
 #                          system-internal-tls Certificate (it needs net-certmanager).
 # The last stdout line is that folder.
 set -euo pipefail
@@ -26,7 +27,7 @@ commands=(controller webhook activator autoscaler queue)
 
 # build OUT MODULE VERSION: the commands, one single-binary image each, and the rendered YAML.
 build() {
-  local out="$1" module="$2" version="$3" serving networking cmd root f n=0
+  local out="$1" module="$2" version="$3" serving networking caching cmd root f n=0
   log "building ${commands[*]}..."
   with_heartbeat "building knative serving" go_build_into "$out" "$module" "" "${commands[@]/#/knative.dev/serving/cmd/}" ||
     die "building knative serving failed"
@@ -41,10 +42,11 @@ build() {
   done
   serving="$(cd "$module" && go list -m -f '{{.Dir}}' knative.dev/serving)/config/core"
   networking="$(cd "$module" && go list -m -f '{{.Dir}}' knative.dev/networking)/config"
+  caching="$(cd "$module" && go list -m -f '{{.Dir}}' knative.dev/caching)/config"
   rm -rf "$out/yaml" && mkdir -p "$out/yaml"
   # Numbered in apply order: namespace, RBAC, CRDs, then what uses them.
   for f in "$serving"/100-namespace.yaml "$serving"/200-*.yaml "$serving"/200-roles/*.yaml \
-    "$networking"/{certificate,ingress,serverlessservice,domain-claim}.yaml "$serving"/300-resources/*.yaml \
+    "$networking"/{certificate,ingress,serverlessservice,domain-claim}.yaml "$caching"/image.yaml "$serving"/300-resources/*.yaml \
     "$serving"/configmaps/*.yaml "$networking"/config-network.yaml \
     "$serving"/deployments/{controller,webhook,activator,autoscaler}.yaml "$serving"/webhooks/*.yaml; do
     n=$((n + 1))

@@ -7,6 +7,7 @@ module nsm-sidecar-injector/test/cluster/knative
 go 1.26.0
 
 require (
+	knative.dev/caching v0.0.0-20240716132144-989f54c83776
 	knative.dev/networking v0.0.0-20240716111826-bab7f2a3e556
 	knative.dev/serving v0.42.2
 )
@@ -128,7 +129,6 @@ require (
 	k8s.io/klog/v2 v2.120.1 // indirect
 	k8s.io/kube-openapi v0.0.0-20231010175941-2dd684a91f00 // indirect
 	k8s.io/utils v0.0.0-20240102154912-e7106e64919e // indirect
-	knative.dev/caching v0.0.0-20240716132144-989f54c83776 // indirect
 	knative.dev/pkg v0.0.0-20240716082220-4355f0c73608 // indirect
 	sigs.k8s.io/gateway-api v0.8.0 // indirect
 	sigs.k8s.io/json v0.0.0-20221116044647-bc3834ca7abd // indirect

@@ -1,12 +1,13 @@
 //go:build tools
 
 // Package tools pins Knative Serving's commands in go.mod so scripts/cluster/build-knative.sh builds
-// upstream's own commands at the version required here. knative.dev/networking is imported for its
-// config/ folder (the KIngress, Certificate, ServerlessService CRDs and config-network), which serving's
-// own config/ only links to (links a module zip drops).
+// upstream's own commands at the version required here. knative.dev/networking and knative.dev/caching
+// are imported for their config/ folders (the KIngress, Certificate, ServerlessService and Image CRDs,
+// config-network), which serving's own config/ only links to (links a module zip drops).
 package tools
 
 import (
+	_ "knative.dev/caching/config"
 	_ "knative.dev/networking/config"
 	_ "knative.dev/serving/cmd/activator"
 	_ "knative.dev/serving/cmd/autoscaler"
