@@ -41,3 +41,23 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 export function errorAnswer(code: ErrorCode, message: string, headers: Record<string, string> = {}): HttpAnswer {
   return {status: STATUS[code], headers: {'content-type': JSON_TYPE, ...headers}, body: JSON.stringify({error: {code, message}})};
 }
+
+/** Kubernetes' `StatusReason` (k8s.io/apimachinery metav1) for the statuses answered before the handler runs. */
+const STATUS_REASON: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  413: 'RequestEntityTooLarge',
+};
+
+/**
+ * A refusal answered by a server before the handler (a caller without a certificate, a body refused
+ * unread): our usual `{"error": {code, message}}`, which is also a Kubernetes `Status` (kind,
+ * apiVersion, status, reason, code, message). The apiserver's webhook client decodes a Status from an
+ * error answer and puts its message in its log; for any other body it logs only a generic line for
+ * the status code ("the server has asked for the client to provide credentials").
+ */
+export function statusAnswer(code: ErrorCode, message: string, headers: Record<string, string> = {}): HttpAnswer {
+  const answer = errorAnswer(code, message, headers);
+  const status = {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: STATUS_REASON[answer.status] ?? '', code: answer.status, message};
+  return {...answer, body: JSON.stringify({...status, error: {code, message}})};
+}
