@@ -9,7 +9,8 @@ import type {RequestBody} from './http/handler';
 import {listenProblem, onFirstListen} from './ops/listen';
 import {createRuntime} from './runtime';
 
-const runtime = createRuntime();
+/** Exported for the knative entry point (knative/main.ts), which serves this same function. */
+export const runtime = createRuntime();
 
 // The framework listens on PORT after loading this module: say "started" once it does, and turn a
 // port it can't have into one line and exit status 1 (the framework would crash with a stack trace).

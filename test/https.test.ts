@@ -6,72 +6,30 @@
  * Every child runs with NODE_OPTIONS=--tls-min-v1.0, which lowers node's own default TLS floor: a
  * TLS 1.1 refusal then proves the server's explicit minimum, not node's default.
  */
-import {spawn, type ChildProcess} from 'node:child_process';
+import {spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {join} from 'node:path';
 import {request} from 'node:https';
 import {connect, createServer as createTlsServer, type TLSSocket} from 'node:tls';
 import {MAX_BODY_BYTES} from '../functions/http/handler';
+import {LINGER} from '../functions/https/linger';
 import {annotatedPod, decodePatch, review} from './support/fixtures';
 import {KubeletVolume} from './support/kubelet-volume';
 import {SERVICE_DNS, TestPki, tlsFiles, type Pem} from './support/tls';
-import {eventually} from './support/eventually';
+import {eventually, within} from './support/eventually';
+import {halfSentReview as sendHalfReview, parseResponse, recorded, sendUntilClosed, type RawConnection} from './support/raw-http';
+import {expectBusyPortExit, runToExit, startEntryPoint, type EntryPoint} from './support/process';
 import {changes, parseSamples, seriesKey, type Samples} from './support/prom-text';
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 
-/** Settles with `promise`, or rejects after `ms` (a hung child must fail the test, not hang it). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    promise.then(
-      value => (clearTimeout(timer), resolve(value)),
-      (error: unknown) => (clearTimeout(timer), reject(error instanceof Error ? error : new Error(String(error)))),
-    );
-  });
-}
-
-interface Server {
-  readonly port: number;
-  readonly proc: ChildProcess;
-  readonly exited: Promise<number | null>;
-  output(): string;
-  stop(): Promise<void>;
-}
-
 /** Every child started, so that afterAll kills whatever a failed test left running. */
-const started = new Set<Server>();
+const started = new Set<EntryPoint>();
 afterAll(async () => Promise.all([...started].map(s => s.stop())));
 
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const proc = spawn(process.execPath, ['dist/functions/https/main.js'], {
-    env: {...process.env, PORT: '0', LOG_LEVEL: 'info', NODE_OPTIONS: '--tls-min-v1.0', TLS_RELOAD_POLL_SECONDS: '60', ...env},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>(resolve => proc.once('exit', code => resolve(code)));
-  let port: number | undefined;
-  await eventually(() => {
-    if (proc.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-    const line = output.split('\n').find(l => l.includes('"nsm-sidecar-injector started"'));
-    if (line !== undefined) port = (JSON.parse(line) as {port: number}).port;
-    return port !== undefined;
-  }, 'the server to listen');
-  const server: Server = {
-    port: port as number,
-    proc,
-    exited,
-    output: () => output,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGKILL');
-        await exited;
-      }
-    },
-  };
+async function startServer(env: Record<string, string>): Promise<EntryPoint> {
+  const server = await startEntryPoint('dist/functions/https/main.js', {NODE_OPTIONS: '--tls-min-v1.0', TLS_RELOAD_POLL_SECONDS: '60', ...env});
   started.add(server);
   return server;
 }
@@ -119,21 +77,10 @@ const trusts = async (port: number, ca: Pem): Promise<boolean> => {
 };
 
 /** A raw TLS connection, for writing HTTP by hand (partial bodies, huge claims, slow uploads). */
-async function rawConnection(port: number, ca: string, client?: Pem): Promise<{socket: TLSSocket; received: () => string; closed: Promise<void>}> {
-  const socket = connect({host: '127.0.0.1', port, ca, servername: SERVICE_DNS, ...(client ? {cert: client.cert, key: client.key} : {})});
-  let text = '';
-  socket.on('data', (d: Buffer) => (text += d.toString()));
-  socket.on('error', () => {}); // a reset after the answer is expected in some tests
-  const closed = new Promise<void>(resolve => socket.once('close', () => resolve()));
-  await once(socket, 'secureConnect');
-  return {socket, received: () => text, closed};
-}
-
-function parseResponse(text: string): {status: number; headers: string; body: string} {
-  const split = text.indexOf('\r\n\r\n');
-  const head = split === -1 ? text : text.slice(0, split);
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
-  return {status, headers: head.toLowerCase(), body: split === -1 ? '' : text.slice(split + 4)};
+function rawConnection(port: number, ca: string, client?: Pem, allowHalfOpen = false): Promise<RawConnection<TLSSocket>> {
+  // allowHalfOpen: honoured by tls.connect (passed to its TLSSocket), though @types/node doesn't list it.
+  const options = {host: '127.0.0.1', port, ca, servername: SERVICE_DNS, allowHalfOpen, ...(client ? {cert: client.cert, key: client.key} : {})};
+  return recorded(connect(options), 'secureConnect');
 }
 
 /** Tries a handshake offering TLS 1.0/1.1 only (and ciphers old enough for them). */
@@ -156,7 +103,7 @@ describe('HTTPS entry point', () => {
   const ca3 = pki.ca('test CA three');
   const serving1 = pki.leaf(ca1);
   const volume = new KubeletVolume(tlsFiles(serving1, ca1));
-  let server: Server;
+  let server: EntryPoint;
 
   beforeAll(async () => (server = await startServer({TLS_CERT_DIR: volume.dir})), 20_000);
   afterAll(async () => {
@@ -200,6 +147,17 @@ describe('HTTPS entry point', () => {
     expect(JSON.parse(response.body)).toMatchObject({error: {code: 'body-too-large'}});
   });
 
+  it('after that 413, reads and drops at most LINGER.bytes before closing: a client that keeps sending is cut off', async () => {
+    const total = 64 * 1024 * 1024;
+    // allowHalfOpen: the client keeps sending after our answer and FIN, as one that writes its whole body first does.
+    const connection = await rawConnection(server.port, ca1.cert, undefined, true);
+    connection.socket.write(`POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nContent-Length: ${total}\r\n\r\n`);
+    const sent = await within(sendUntilClosed(connection, total), 10_000, 'the server to close the connection');
+    expect(parseResponse(connection.received()).status).toBe(413);
+    // LINGER.bytes read, plus what the loopback's socket buffers hold; draining for LINGER.ms takes all 64 MiB.
+    expect(sent).toBeLessThan(LINGER.bytes + 28 * 1024 * 1024);
+  }, 20_000);
+
   it('answers 413 instead of 100 Continue to an oversized body announced with Expect: 100-continue', async () => {
     const {socket, received, closed} = await rawConnection(server.port, ca1.cert);
     socket.write(`POST /mutate HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${MAX_BODY_BYTES + 1}\r\n\r\n`);
@@ -242,10 +200,10 @@ describe('HTTPS entry point', () => {
     socket.destroy();
   }, 20_000);
 
-  it('counts the three 413s above in the refusals metric (they are answered before the handler)', async () => {
+  it('counts the four 413s above in the refusals metric (they are answered before the handler)', async () => {
     const metrics = await call(server.port, ca1.cert, {path: '/metrics'});
     expect(metrics.status).toBe(200);
-    expect(metrics.body).toMatch(/^nsm_injector_refusals_total\{code="body-too-large"\} 3$/m);
+    expect(metrics.body).toMatch(/^nsm_injector_refusals_total\{code="body-too-large"\} 4$/m);
   });
 
   it('serves a certificate from a new CA after a kubelet-style ..data swap, without a restart', async () => {
@@ -291,22 +249,8 @@ describe('HTTPS entry point', () => {
   it('a busy port: one error line naming the port, exit status 1, no stack trace and no "started"', async () => {
     // The running server's port is taken; the certificate is good (the tests above swapped the shared one).
     const good = new KubeletVolume(tlsFiles(serving1, ca1));
-    const proc = spawn(process.execPath, ['dist/functions/https/main.js'], {
-      env: {...process.env, PORT: String(server.port), LOG_LEVEL: 'info', TLS_CERT_DIR: good.dir},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    const [code] = (await within(once(proc, 'exit'), 10_000, 'the server to give up').finally(() => good.remove())) as [number | null];
-    expect(code).toBe(1);
-    const lines = output.split('\n').filter(Boolean);
-    expect(lines.filter(l => !l.startsWith('{'))).toEqual([]);
-    const logged = lines.map(l => JSON.parse(l) as {severity: string; message: string});
-    expect(logged.filter(l => l.severity === 'ERROR')).toEqual([
-      expect.objectContaining({message: `cannot serve: port ${server.port} is already in use by another process; set PORT to a free port`, code: 'EADDRINUSE'}),
-    ]);
-    expect(logged.map(l => l.message)).not.toContain('nsm-sidecar-injector started');
+    const exit = await runToExit('dist/functions/https/main.js', {PORT: String(server.port), TLS_CERT_DIR: good.dir}, 10_000).finally(() => good.remove());
+    expectBusyPortExit(exit, server.port);
   });
 });
 
@@ -319,7 +263,7 @@ describe('HTTPS entry point with client certificates (CLIENT_CA_FILE)', () => {
   const caVolume = new KubeletVolume({'ca.crt': clientCa.cert});
   const env = {TLS_CERT_DIR: tlsVolume.dir, CLIENT_CA_FILE: join(caVolume.dir, 'ca.crt'), CLIENT_ALLOWED_NAMES: 'kube-apiserver-admission'};
   const reviewBody = JSON.stringify(review(annotatedPod()));
-  let server: Server;
+  let server: EntryPoint;
 
   beforeAll(async () => (server = await startServer(env)), 20_000);
   afterAll(async () => {
@@ -483,15 +427,10 @@ describe('HTTPS entry point on SIGTERM', () => {
   const volume = new KubeletVolume(tlsFiles(pki.leaf(ca)));
   afterAll(() => volume.remove());
 
-  /** Sends the headers and half the body of a review, leaving the request in flight. */
-  async function halfSentReview(port: number): Promise<{finish: () => void; received: () => string; closed: Promise<void>; uid: string}> {
-    const sent = review(annotatedPod());
-    const body = Buffer.from(JSON.stringify(sent));
-    const half = Math.floor(body.length / 2);
-    const {socket, received, closed} = await rawConnection(port, ca.cert);
-    socket.write(`POST /mutate?timeout=5s HTTP/1.1\r\nHost: ${SERVICE_DNS}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
-    socket.write(body.subarray(0, half));
-    return {finish: () => socket.write(body.subarray(half)), received, closed, uid: sent.request.uid};
+  /** Headers and half the body of a review, on a connection of its own: a request in flight. */
+  async function halfSentReview(port: number): Promise<RawConnection<TLSSocket> & {finish: () => void; uid: string}> {
+    const connection = await rawConnection(port, ca.cert);
+    return {...connection, ...sendHalfReview(connection, SERVICE_DNS)};
   }
 
   it('stops accepting connections, lets the request in flight complete, then exits 0', async () => {

@@ -344,12 +344,15 @@ describe.each(PROFILES)('manifests/%s', profile => {
   });
 
   if (profile === 'knative') {
-    it('knative: scale to zero is explicit, and the probe is the health route', () => {
+    it('knative: scale to zero is explicit, the probe is the health route, and the gated entry point runs', () => {
       const annotations = template.metadata?.annotations ?? {};
       expect(annotations['autoscaling.knative.dev/min-scale']).toBe('0');
       expect(containers[0]?.readinessProbe?.httpGet?.path).toBe('/healthz');
-      // The image's default CMD (functions-framework) serves it; nothing overrides it.
-      expect(containers[0]?.command).toBeUndefined();
+      // The knative entry point (the function behind its request-size gate), not the image's CMD;
+      // the build produces it (npm test builds first) and the image copies all of dist/.
+      expect(containers[0]?.command).toEqual(['node', 'dist/functions/knative/main.js']);
+      expect(existsSync('functions/knative/main.ts')).toBe(true);
+      expect(existsSync('dist/functions/knative/main.js')).toBe(true);
     });
   } else {
     it('deployment: two replicas kept apart, a PDB over them, running the HTTPS entry point the build produces', () => {

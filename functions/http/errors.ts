@@ -5,6 +5,10 @@ export const ERROR_CODES = [
   'malformed-json',
   'not-admission-review',
   'body-too-large',
+  // The knative entry point's gate (knative/gate.ts), before a body byte is read: a body of
+  // undeclared length (chunked), or one in a content coding (gzip, deflate, br).
+  'length-required',
+  'unsupported-content-encoding',
   'method-not-allowed',
   'not-found',
   'not-ready',
@@ -21,6 +25,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   'malformed-json': 400,
   'not-admission-review': 400,
   'body-too-large': 413,
+  'length-required': 411,
+  'unsupported-content-encoding': 415,
   'method-not-allowed': 405,
   'not-found': 404,
   'not-ready': 503,
@@ -40,4 +46,27 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function errorAnswer(code: ErrorCode, message: string, headers: Record<string, string> = {}): HttpAnswer {
   return {status: STATUS[code], headers: {'content-type': JSON_TYPE, ...headers}, body: JSON.stringify({error: {code, message}})};
+}
+
+/** Kubernetes' `StatusReason` (k8s.io/apimachinery metav1) for the statuses answered before the handler runs. */
+const STATUS_REASON: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  // metav1 has no reason for 411; BadRequest is what the apiserver uses for a request it can't take as sent.
+  411: 'BadRequest',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+};
+
+/**
+ * A refusal answered by a server before the handler (a caller without a certificate, a body refused
+ * unread): our usual `{"error": {code, message}}`, which is also a Kubernetes `Status` (kind,
+ * apiVersion, status, reason, code, message). The apiserver's webhook client decodes a Status from an
+ * error answer and puts its message in its log; for any other body it logs only a generic line for
+ * the status code ("the server has asked for the client to provide credentials").
+ */
+export function statusAnswer(code: ErrorCode, message: string, headers: Record<string, string> = {}): HttpAnswer {
+  const answer = errorAnswer(code, message, headers);
+  const status = {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: STATUS_REASON[answer.status] ?? '', code: answer.status, message};
+  return {...answer, body: JSON.stringify({...status, error: {code, message}})};
 }

@@ -61,6 +61,13 @@ export function isProbe(method: string, path: string): boolean {
   return READ_METHODS.has(method) && (HEALTH_PATHS.has(path) || path === METRICS_PATH);
 }
 
+/** The path without the query, from a request-target: the apiserver calls `/mutate?timeout=5s`. */
+export function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const query = raw.indexOf('?');
+  return query === -1 ? raw : raw.slice(0, query);
+}
+
 function ok(body: unknown): HttpAnswer {
   return {status: 200, headers: {'content-type': JSON_TYPE}, body: JSON.stringify(body)};
 }

@@ -12,7 +12,7 @@ export type BodyResult =
   | {readonly ok: false; readonly reason: 'aborted'; readonly received: number};
 
 /** The declared Content-Length, or undefined when absent or not a plain decimal number. */
-export function declaredLength(req: IncomingMessage): number | undefined {
+export function declaredLength(req: Pick<IncomingMessage, 'headers'>): number | undefined {
   const header = req.headers['content-length'];
   return header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
 }

@@ -15,6 +15,7 @@ import {clientCaFile, type ClientCaBundle} from './client-ca';
 import type {ClientAuthOptions} from './caller-check';
 import {createWebhookServer, type WebhookServer} from './server';
 import {readSettings, type HttpsSettings} from './settings';
+import {stopOnSignals} from './shutdown';
 
 function start(settings: HttpsSettings): void {
   const runtime = createRuntime();
@@ -56,23 +57,17 @@ function start(settings: HttpsSettings): void {
     runtime.started({port: typeof address === 'object' && address !== null ? address.port : settings.port, protocol: 'https'});
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.log('info', 'stopping', {signal, delaySeconds: settings.shutdownDelayMs / 1000, graceSeconds: settings.shutdownGraceMs / 1000});
-    setTimeout(() => {
-      void server.drain(settings.shutdownGraceMs).then(clean => {
-        certificates.close();
-        clientCas?.close();
-        runtime.close();
-        logger.log(clean ? 'info' : 'warn', clean ? 'stopped' : 'stopped; requests still in flight were cut off after the grace period');
-        process.exit(clean ? 0 : 1);
-      });
-    }, settings.shutdownDelayMs);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals({
+    logger,
+    delayMs: settings.shutdownDelayMs,
+    graceMs: settings.shutdownGraceMs,
+    drain: graceMs => server.drain(graceMs),
+    close: () => {
+      certificates.close();
+      clientCas?.close();
+      runtime.close();
+    },
+  });
 }
 
 try {

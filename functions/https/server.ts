@@ -8,10 +8,12 @@
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import {createServer, type Server} from 'node:https';
 import type {TLSSocket} from 'node:tls';
-import {errorAnswer, JSON_TYPE, type ErrorCode, type HttpAnswer} from '../http/errors';
-import {isProbe, MAX_BODY_BYTES, type Handler} from '../http/handler';
+import {JSON_TYPE, statusAnswer, type ErrorCode, type HttpAnswer} from '../http/errors';
+import {isProbe, MAX_BODY_BYTES, pathOf, type Handler} from '../http/handler';
 import type {Logger} from '../ops/log';
 import {declaredLength, readBody} from './body';
+import {closeAfterLinger} from './linger';
+import {drainServer} from './shutdown';
 import {secureContextOptions, type KeyPair} from './certificates';
 import {CallerCheck, type ClientAuthOptions} from './caller-check';
 
@@ -56,56 +58,6 @@ export interface WebhookServer {
   drain(graceMs: number): Promise<boolean>;
 }
 
-/** The path without the query: the apiserver calls `/mutate?timeout=5s`. */
-export function pathOf(url: string | undefined): string {
-  const raw = url ?? '/';
-  const query = raw.indexOf('?');
-  return query === -1 ? raw : raw.slice(0, query);
-}
-
-/**
- * After refusing a body we answer and close, but not at once. Node closes a `Connection: close`
- * connection as soon as the answer is written; if the client is still sending its body, unread
- * bytes are left in our receive buffer, and closing then makes the kernel send a TCP reset, which
- * can wipe the 413 from the client's buffer before it is read (the reason nginx has
- * `lingering_close`). So: half-close (our answer, then FIN), read and drop, never keep, what still
- * arrives for at most `ms` or `bytes`, then close. A client that read the answer stops sending and
- * closes its side first.
- */
-export const LINGER = {ms: 2_000, bytes: 4 * 1024 * 1024};
-
-function closeAfterLinger(req: IncomingMessage): void {
-  const socket = req.socket;
-  const close = (): void => {
-    socket.destroy();
-  };
-  // destroySoon() is what node's HTTP server calls on this socket once the response is written.
-  socket.destroySoon = () => {
-    socket.end();
-    const timer = setTimeout(close, LINGER.ms);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-    let dropped = 0;
-    req.on('data', (chunk: Buffer) => {
-      dropped += chunk.length;
-      if (dropped > LINGER.bytes) close();
-    });
-    req.resume();
-  };
-}
-
-/**
- * A refused caller's answer: our usual `{"error": {code, message}}`, which is also a Kubernetes
- * `Status` (kind, apiVersion, status, reason, code, message). The apiserver's webhook client decodes
- * a Status from an error answer and puts its message in its log; for any other body it logs only a
- * generic line for the status code ("the server has asked for the client to provide credentials").
- */
-function callerRefusal(code: ErrorCode, message: string): HttpAnswer {
-  const {status, headers} = errorAnswer(code, message);
-  const reason = status === 401 ? 'Unauthorized' : 'Forbidden';
-  return {status, headers, body: JSON.stringify({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason, code: status, message, error: {code, message}})};
-}
-
 const internalError = (): HttpAnswer => ({
   status: 500,
   headers: {'content-type': JSON_TYPE},
@@ -139,7 +91,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     callers.refused(verdict, req, path);
     options.onRefusal?.(verdict.code);
     closeAfterLinger(req);
-    send(res, callerRefusal(verdict.code, verdict.message), true);
+    send(res, statusAnswer(verdict.code, verdict.message), true);
     return true;
   };
 
@@ -157,7 +109,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       const size = body.declared !== undefined ? `${body.declared} bytes` : `over ${limit} bytes (${body.received} read)`;
       closeAfterLinger(req);
       options.onRefusal?.('body-too-large');
-      send(res, errorAnswer('body-too-large', `request body is ${size}; the limit is ${limit}`), true);
+      send(res, statusAnswer('body-too-large', `request body is ${size}; the limit is ${limit}`), true);
       return;
     }
     let answer: HttpAnswer;
@@ -210,23 +162,10 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       callers?.caChanged();
       server.closeIdleConnections();
     },
-    drain: graceMs =>
-      new Promise<boolean>(resolve => {
-        draining = true;
-        callers?.end();
-        const timer = setTimeout(() => {
-          server.closeAllConnections();
-          resolve(false);
-        }, graceMs);
-        timer.unref();
-        // close(): no new connections; resolves once every open connection has closed. Idle
-        // keep-alive connections are closed now; busy ones after their response (`draining`
-        // makes it carry `Connection: close`).
-        server.close(() => {
-          clearTimeout(timer);
-          resolve(true);
-        });
-        server.closeIdleConnections();
-      }),
+    drain: graceMs => {
+      draining = true;
+      callers?.end();
+      return drainServer(server, graceMs);
+    },
   };
 }

@@ -55,19 +55,29 @@ function clientAuthSettings(env: NodeJS.ProcessEnv): Pick<HttpsSettings, 'client
   return {clientCaFile: caFile, ...(hasNames ? {clientAllowedNames: allowedNames(names)} : {})};
 }
 
+/** PORT, or `fallback` when unset; throws naming the variable when it is no port number. */
+export function portSetting(env: NodeJS.ProcessEnv, fallback: number): number {
+  const rawPort = env['PORT'];
+  const port = rawPort === undefined || rawPort === '' ? fallback : Number(rawPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not ${JSON.stringify(rawPort)}`);
+  return port;
+}
+
+/** SHUTDOWN_DELAY_SECONDS (0) and SHUTDOWN_GRACE_SECONDS (15): also the knative entry point's. */
+export function shutdownSettings(env: NodeJS.ProcessEnv): Pick<HttpsSettings, 'shutdownDelayMs' | 'shutdownGraceMs'> {
+  return {shutdownDelayMs: seconds(env, 'SHUTDOWN_DELAY_SECONDS', 0), shutdownGraceMs: seconds(env, 'SHUTDOWN_GRACE_SECONDS', 15)};
+}
+
 /** Throws with a message naming the bad variable; main.ts turns that into exit code 1. */
 export function readSettings(env: NodeJS.ProcessEnv): HttpsSettings {
-  const rawPort = env['PORT'];
-  const port = rawPort === undefined || rawPort === '' ? 8443 : Number(rawPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not ${JSON.stringify(rawPort)}`);
+  const port = portSetting(env, 8443);
   const certPollMs = seconds(env, 'TLS_RELOAD_POLL_SECONDS', 30);
   if (certPollMs === 0) throw new Error('TLS_RELOAD_POLL_SECONDS must be above 0');
   const certDir = env['TLS_CERT_DIR'];
   return {
     port,
     certDir: certDir === undefined || certDir === '' ? DEFAULT_CERT_DIR : certDir,
-    shutdownDelayMs: seconds(env, 'SHUTDOWN_DELAY_SECONDS', 0),
-    shutdownGraceMs: seconds(env, 'SHUTDOWN_GRACE_SECONDS', 15),
+    ...shutdownSettings(env),
     certPollMs,
     ...clientAuthSettings(env),
   };

@@ -2,6 +2,7 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import {createServer} from 'node:net';
+import {eventually, within} from './eventually';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,4 +76,70 @@ export async function startFunction(env: Record<string, string>, nodeFlags: read
     async () => (await fetch(`${url}/healthz`)).status === 200,
   );
   return {...service, url};
+}
+
+/** One of our node entry points (dist/functions/.../main.js) as a child process. */
+export interface EntryPoint {
+  readonly port: number;
+  readonly proc: ChildProcess;
+  /** Its exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  output(): string;
+  /** SIGKILL, unless it has exited already. */
+  stop(): Promise<void>;
+}
+
+function spawnCaptured(script: string, env: NodeJS.ProcessEnv): {proc: ChildProcess; output: () => string; exited: Promise<number | null>} {
+  const proc = spawn(process.execPath, [script], {env: {...process.env, LOG_LEVEL: 'info', ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+  let output = '';
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>(resolve => proc.once('exit', code => resolve(code)));
+  return {proc, output: () => output, exited};
+}
+
+/** Runs `node script` on PORT=0 (unless `env` sets PORT) and resolves once its "started" line names the port it got. */
+export async function startEntryPoint(script: string, env: NodeJS.ProcessEnv): Promise<EntryPoint> {
+  const {proc, output, exited} = spawnCaptured(script, {PORT: '0', ...env});
+  let port: number | undefined;
+  await eventually(() => {
+    if (proc.exitCode !== null) throw new Error(`${script} exited early:\n${output()}`);
+    const line = output().split('\n').find(l => l.includes('"nsm-sidecar-injector started"'));
+    if (line !== undefined) port = (JSON.parse(line) as {port: number}).port;
+    return port !== undefined;
+  }, `${script} to listen`);
+  return {
+    port: port as number,
+    proc,
+    exited,
+    output,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** Runs `node script` until it exits (within `ms`): its exit code and output. */
+export async function runToExit(script: string, env: NodeJS.ProcessEnv, ms: number): Promise<{code: number | null; output: string}> {
+  const {proc, output, exited} = spawnCaptured(script, env);
+  try {
+    return {code: await within(exited, ms, `${script} to exit`), output: output()};
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  }
+}
+
+/** What an entry point that can't have its port must do: exit 1 after one JSON error line naming the port, and never say "started". */
+export function expectBusyPortExit(result: {code: number | null; output: string}, port: number): void {
+  expect(result.code).toBe(1);
+  const lines = result.output.split('\n').filter(Boolean);
+  expect(lines.filter(l => !l.startsWith('{'))).toEqual([]);
+  const logged = lines.map(l => JSON.parse(l) as {severity: string; message: string});
+  expect(logged.filter(l => l.severity === 'ERROR')).toEqual([
+    expect.objectContaining({message: `cannot serve: port ${port} is already in use by another process; set PORT to a free port`, code: 'EADDRINUSE'}),
+  ]);
+  expect(logged.map(l => l.message)).not.toContain('nsm-sidecar-injector started');
 }
