@@ -38,7 +38,7 @@ build() {
     # ko's layout and user: KO_DATA_PATH for the commands that read it, non-root (the Deployments ask for it).
     image_archive "dev.local/knative-serving-$cmd:$version" "$root" "$out/images/$cmd.tar" \
       "{\"Entrypoint\":[\"/ko-app/$cmd\"],\"Env\":[\"KO_DATA_PATH=/var/run/ko\"],\"User\":\"65532:65532\"}"
-    rm -rf "$root" "$out/$cmd"
+    rm -rf "$root" "${out:?}/$cmd"
   done
   serving="$(cd "$module" && go list -m -f '{{.Dir}}' knative.dev/serving)/config/core"
   networking="$(cd "$module" && go list -m -f '{{.Dir}}' knative.dev/networking)/config"
