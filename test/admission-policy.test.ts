@@ -39,8 +39,9 @@ function render(profile: string): KubeObject[] {
   if (out.status !== 0) throw new Error(`kubectl kustomize manifests/${profile} failed:\n${out.stderr}`);
   return parseAllDocuments(out.stdout).map(d => d.toJS() as KubeObject);
 }
-const one = <T extends KubeObject>(objects: KubeObject[], kind: string): T => {
-  const found = objects.filter(o => o.kind === kind);
+/** The one object of this kind; with a name, the one of that kind and name (the knative profile has a second policy, its route guard). */
+const one = <T extends KubeObject>(objects: KubeObject[], kind: string, name?: string): T => {
+  const found = objects.filter(o => o.kind === kind && (name === undefined || o.metadata?.name === name));
   expect(found).toHaveLength(1);
   return found[0] as T;
 };
@@ -58,8 +59,8 @@ describe(generated.path, () => {
 
   it.each(['knative', 'deployment'])('manifests/%s ships it, matching exactly the pods its webhook is sent, and fails open itself', profile => {
     const objects = render(profile);
-    const policy = one<Policy>(objects, 'ValidatingAdmissionPolicy');
-    const binding = one<KubeObject & {spec: {policyName: string; validationActions: string[]}}>(objects, 'ValidatingAdmissionPolicyBinding');
+    const policy = one<Policy>(objects, 'ValidatingAdmissionPolicy', 'nsm-sidecar-injector');
+    const binding = one<KubeObject & {spec: {policyName: string; validationActions: string[]}}>(objects, 'ValidatingAdmissionPolicyBinding', 'nsm-sidecar-injector');
     expect(policy.metadata.name).toBe(POLICY_NAME);
     expect(binding.spec).toEqual({policyName: POLICY_NAME, validationActions: ['Deny']});
     // The rendered webhook, after the profile's patches: a profile that changed its selectors would have to change these too.

@@ -263,6 +263,15 @@ describe.each(PROFILES)('manifests/%s', profile => {
       expect(rule?.middlewares).toEqual([{name: limit.metadata.name}]);
       expect(limit.metadata.namespace).toBe(route.metadata.namespace);
       expect(limit.spec.buffering).toEqual({maxRequestBodyBytes: MAX_BODY_BYTES, memRequestBodyBytes: MAX_BODY_BYTES});
+      // The route guard keeps that entrypoint and that Traefik service key ours: its strings name this
+      // route's entrypoint and namespace, and this Knative Service's key; its binding denies.
+      const guard = objects.find(o => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === 'nsm-sidecar-injector-route-guard');
+      const text = JSON.stringify(guard?.spec);
+      expect(text).toContain(`'${route.spec.entryPoints[0]}'`);
+      expect(text).toContain(`request.namespace != '${route.metadata.namespace}'`);
+      expect(text).toContain(`'${ksvc.metadata.namespace}-${ksvc.metadata.name}'`);
+      const binding = objects.find(o => o.kind === 'ValidatingAdmissionPolicyBinding' && (o.spec as {policyName?: string}).policyName === guard?.metadata.name);
+      expect((binding?.spec as {validationActions?: string[]} | undefined)?.validationActions).toEqual(['Deny']);
     } else {
       const svc = only(objects, 'Service', 'v1') as KubeObject & {spec: {selector: Record<string, string>; ports: Array<{port: number; targetPort: string | number}>}};
       expect({name: svc.metadata.name, namespace: svc.metadata.namespace}).toEqual({name: service.name, namespace: service.namespace});

@@ -12,7 +12,7 @@
 # What runs (all as host processes, root): etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, containerd (Debian's), kubelet, kube-proxy (iptables mode); then the optional
 # components of CLUSTER_COMPONENTS (default cert-manager,docker; the knative suite adds coredns,knative,traefik,
-# ~15 min more to build cold). Pods run in containers on one CNI
+# ~23 min more to build cold). Pods run in containers on one CNI
 # bridge with no way out of the machine (scripts/cluster/lib/network.sh). Addresses, names and paths:
 # scripts/cluster/lib/config.sh. Needs root, Linux, Debian's apt-get, Go and the Go module proxy.
 set -euo pipefail

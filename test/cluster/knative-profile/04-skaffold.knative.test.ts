@@ -20,12 +20,12 @@ const REPO = resolve(__dirname, '../../..');
 const DEFAULT_REPO = '--default-repo=dev.local';
 let ns = '';
 
-function skaffold(args: readonly string[], cwd = REPO): {output(): string; exited: Promise<number | null>; interrupt(): void} {
+function skaffold(args: readonly string[], cwd = REPO): {output(): string; exited: Promise<number | null>; interrupt(): void; kill(): void} {
   const child = spawn('skaffold', args, {cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe']});
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return {output: () => output, exited: new Promise(r => child.on('exit', code => r(code))), interrupt: () => child.kill('SIGINT')};
+  return {output: () => output, exited: new Promise(r => child.on('exit', code => r(code))), interrupt: () => child.kill('SIGINT'), kill: () => child.kill('SIGKILL')};
 }
 
 async function run(args: readonly string[]): Promise<{code: number | null; output: string; seconds: number}> {
@@ -84,6 +84,7 @@ test('skaffold dev: a source edit becomes a new Revision that injects; Ctrl-C re
     cpSync(join(REPO, entry), join(copy, entry), {recursive: true});
   }
   const dev = skaffold(['dev', DEFAULT_REPO], copy);
+  let exitCode: number | null | string = 'not stopped';
   const withOutput = async <T>(wait: Promise<T>): Promise<T> =>
     wait.catch((error: unknown) => {
       throw new Error(`${error instanceof Error ? error.message : String(error)}\nskaffold dev said (end):\n${dev.output().slice(-4000)}`);
@@ -105,9 +106,12 @@ test('skaffold dev: a source edit becomes a new Revision that injects; Ctrl-C re
     await until('an annotated pod injected by the new Revision', injects, 120_000, 2000);
   } finally {
     dev.interrupt();
-    const code = await Promise.race([dev.exited, new Promise<string>(r => setTimeout(() => r('still running'), 120_000).unref())]);
+    exitCode = await Promise.race([dev.exited, new Promise<string>(r => setTimeout(() => r('still running 120 s after Ctrl-C'), 120_000).unref())]);
+    // Never leave it running (deploying, watching) past this test, whatever happened above.
+    if (typeof exitCode === 'string') dev.kill();
     rmSync(copy, {recursive: true, force: true});
-    expect(code).toBe(0);
   }
+  // Checked after the finally block, so that a failure above is reported as itself.
+  expect(exitCode).toBe(0);
   await until('everything skaffold dev deployed to be gone', gone, 180_000, 1000);
 }, 1_200_000);

@@ -79,10 +79,17 @@ export async function applyKnativeProfile(annotations?: Record<string, string>):
   return ksvcReady();
 }
 
-/** Installs the profile unless it runs with this image (test files may run alone). */
-export async function ensureKnativeProfile(): Promise<void> {
+/**
+ * Installs the profile unless it runs with this image and the suite's annotations (test files may run
+ * alone, in any order: 03 leaves min-scale 1 behind, which would keep 02 from ever reaching zero).
+ */
+export async function ensureKnativeProfile(annotations: Record<string, string> = QUICK_ZERO): Promise<void> {
   const k = await ksvc();
-  if (k?.spec.template.spec.containers[0]?.image !== injectorImage() || (await caBundle().catch(() => '')) === '') await applyKnativeProfile();
+  const current = k?.spec.template.metadata?.annotations ?? {};
+  // The profile's own min-scale is "0"; an override replaces it.
+  const wanted = {'autoscaling.knative.dev/min-scale': '0', ...annotations};
+  const same = k?.spec.template.spec.containers[0]?.image === injectorImage() && Object.entries(wanted).every(([key, value]) => current[key] === value);
+  if (!same || (await caBundle().catch(() => '')) === '') await applyKnativeProfile(annotations);
   await ksvcReady();
 }
 
