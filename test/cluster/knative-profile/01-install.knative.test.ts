@@ -133,12 +133,13 @@ test("the route guard: nobody else's route on tls-internal, no Knative object sh
     kubectl(['-n', namespace, 'create', '--dry-run=server', '-f', '-'], JSON.stringify(object)).then(() => 'created', (error: Error) => error.message);
   const route = (name: string, entryPoints?: string[]): Record<string, unknown> => ({
     apiVersion: 'traefik.io/v1alpha1', kind: 'IngressRoute', metadata: {name},
-    spec: {...(entryPoints ? {entryPoints} : {}), routes: [{kind: 'Rule', match: `Host(\`${BRIDGE_HOST}\`)`, services: [{name: 'kubernetes', namespace: 'default', port: 443}]}]},
+    // Traefik's built-in noop service: a backend that needs no Service of its own.
+    spec: {...(entryPoints ? {entryPoints} : {}), routes: [{kind: 'Rule', match: `Host(\`${BRIDGE_HOST}\`)`, services: [{kind: 'TraefikService', name: 'noop@internal'}]}]},
   });
   expect(await refusal(route('hijack', ['tls-internal']), ns)).toMatch(/entrypoint tls-internal carries the NSM sidecar injector's admission webhook/);
   expect(await refusal({
     apiVersion: 'traefik.io/v1alpha1', kind: 'IngressRouteTCP', metadata: {name: 'hijack-tcp'},
-    spec: {entryPoints: ['web', 'tls-internal'], routes: [{match: 'HostSNI(`*`)', services: [{name: 'kubernetes', namespace: 'default', port: 443}]}], tls: {}},
+    spec: {entryPoints: ['web', 'tls-internal'], routes: [{match: 'HostSNI(`*`)', services: [{name: 'kubernetes', port: 443}]}], tls: {}},
   }, ns)).toMatch(/entrypoint tls-internal carries/);
   // The same route in the injector's own namespace, and another namespace's route on other entrypoints, pass.
   expect(await refusal(route('allowed', ['tls-internal']), INJECTOR_NAMESPACE)).toBe('created');
