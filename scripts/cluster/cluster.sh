@@ -6,6 +6,8 @@
 #   eval "$(scripts/cluster/cluster.sh env)"   KUBECONFIG, PATH (kubectl v1.36), DOCKER_HOST, ...
 #   scripts/cluster/cluster.sh status   which processes run
 #   scripts/cluster/cluster.sh logs     where their logs are
+#   scripts/cluster/cluster.sh apiserver [FLAG...]   restart kube-apiserver with these extra flags (none:
+#                                       as `up` started it), e.g. --enable-aggregator-routing=true
 #   scripts/cluster/cluster.sh down     stop everything and put the host back as `up` found it; fails
 #                                       (and prints the difference) if anything is left behind
 #
@@ -178,6 +180,14 @@ cmd_status() {
   return "$rc"
 }
 
+cmd_apiserver() {
+  [[ -f "$CLUSTER_STATE/bin" ]] || die "no cluster is up ($CLUSTER_STATE/bin missing): run '$0 up'"
+  local t0=$SECONDS
+  proc_stop kube-apiserver
+  controlplane_apiserver_up "$(cat "$CLUSTER_STATE/bin")" "$@"
+  log "kube-apiserver restarted in $((SECONDS - t0))s${*:+ with $*}"
+}
+
 cmd_logs() {
   [[ -d "$CLUSTER_LOGS" ]] && ls -1 "$CLUSTER_LOGS"/*.log
   echo "pod logs: $CLUSTER_STATE/pod-logs (after down: $CLUSTER_CACHE/logs/last)"
@@ -189,5 +199,6 @@ case "${1:-}" in
   env) cmd_env ;;
   status) cmd_status ;;
   logs) cmd_logs ;;
+  apiserver) shift; cmd_apiserver "$@" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac

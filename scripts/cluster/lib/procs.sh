@@ -10,8 +10,8 @@ proc_start() {
   setsid "$@" </dev/null >>"$CLUSTER_LOGS/$name.log" 2>&1 &
   pid=$!
   printf '%s %s\n' "$pid" "$(proc_starttime "$pid")" >"$CLUSTER_PIDS/$name.pid"
-  # Start order, so that `down` stops in reverse.
-  echo "$name" >>"$CLUSTER_PIDS/order"
+  # Start order, so that `down` stops in reverse (a restarted process keeps its place).
+  grep -qx "$name" "$CLUSTER_PIDS/order" 2>/dev/null || echo "$name" >>"$CLUSTER_PIDS/order"
 }
 
 proc_starttime() { awk '{ print $22 }' "/proc/$1/stat" 2>/dev/null || true; }

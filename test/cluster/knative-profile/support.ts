@@ -4,13 +4,13 @@
  * for the suite only, a quicker way to zero (see QUICK_ZERO). Plus what the tests ask of it: the
  * bridge Service's address and CA, the Revision's pods, and requests through Traefik.
  */
-import {mkdtempSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import type {IncomingHttpHeaders} from 'node:http';
 import {request} from 'node:https';
 import {tmpdir} from 'node:os';
 import {join, relative, resolve} from 'node:path';
 import type {Pod, Service} from 'kubernetes-types/core/v1';
-import {injectorImage, kubectl, kubectlJson, until} from '../support/cluster';
+import {admin, clusterState, injectorImage, kubectl, kubectlJson, until} from '../support/cluster';
 import {INJECTOR_NAMESPACE} from '../support/injector';
 
 const PROFILE = resolve(__dirname, '../../../manifests/knative');
@@ -159,4 +159,45 @@ export function review(uid: string, namespace = 'default'): Buffer {
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+const CONTROL = 'nsm-test-externalname-control';
+const CONTROL_HOOK = 'control.externalname.test';
+
+/** The apiserver's count of calls to one webhook (by its name) that failed and were let through. */
+export async function failOpenCount(webhook: string): Promise<number> {
+  const text = await kubectl(['get', '--raw', '/metrics']);
+  return text.split('\n').filter(l => l.startsWith('apiserver_admission_webhook_fail_open_count{') && l.includes(`name="${webhook}"`))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * The profile's earlier design, as a control: a second webhook (failurePolicy Ignore, pods of one
+ * namespace only) whose clientConfig names the ExternalName Service Knative makes for the Knative
+ * Service. Creates `pod` (dry run) in `namespace` until that webhook has failed open once, and returns
+ * the pod as stored and the apiserver's log line about the failed call.
+ */
+export async function throughExternalNameControl(namespace: string, pod: Record<string, unknown>): Promise<{pod: Pod; apiserverSaid: string | undefined}> {
+  await kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: {name: CONTROL},
+    webhooks: [{
+      name: CONTROL_HOOK, admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', timeoutSeconds: 5,
+      clientConfig: {service: {namespace: INJECTOR_NAMESPACE, name: WEBHOOK, path: '/mutate', port: 80}, caBundle: Buffer.from(await caBundle()).toString('base64')},
+      rules: [{operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced'}],
+      namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': namespace}},
+    }],
+  }));
+  const log = join(clusterState(), 'logs', 'kube-apiserver.log');
+  const seen = readFileSync(log, 'utf8').length;
+  const before = await failOpenCount(CONTROL_HOOK);
+  const stored = await until('a pod admitted past the control webhook', async () => {
+    const p = await admin().create<Pod>(`/api/v1/namespaces/${namespace}/pods`, pod, {dryRun: true});
+    return (await failOpenCount(CONTROL_HOOK)) > before ? p : undefined;
+  }, 60_000, 2000);
+  const apiserverSaid = readFileSync(log, 'utf8').slice(seen).split('\n').find(l => l.includes(CONTROL_HOOK));
+  return {pod: stored, apiserverSaid};
+}
+
+export async function deleteExternalNameControl(): Promise<void> {
+  await kubectl(['delete', 'mutatingwebhookconfiguration', CONTROL, '--ignore-not-found']);
 }
