@@ -20,6 +20,7 @@ import {eventually, within} from './support/eventually';
 import {halfSentReview as sendHalfReview, parseResponse, recorded, sendUntilClosed, type RawConnection} from './support/raw-http';
 import {expectBusyPortExit, runToExit, startEntryPoint, type EntryPoint} from './support/process';
 import {changes, parseSamples, seriesKey, type Samples} from './support/prom-text';
+import {expectCountedAndLoggedOnce, expectEachRefused, expectKeptAlive, MALFORMED_REQUESTS} from './support/malformed-requests';
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
@@ -251,6 +252,31 @@ describe('HTTPS entry point', () => {
     const good = new KubeletVolume(tlsFiles(serving1, ca1));
     const exit = await runToExit('dist/functions/https/main.js', {PORT: String(server.port), TLS_CERT_DIR: good.dir}, 10_000).finally(() => good.remove());
     expectBusyPortExit(exit, server.port);
+  });
+});
+
+describe("HTTPS entry point: what node's HTTP parser refuses gets a Status that names the problem", () => {
+  const ca = pki.ca('malformed requests CA');
+  const volume = new KubeletVolume(tlsFiles(pki.leaf(ca), ca));
+  let server: EntryPoint;
+
+  beforeAll(async () => (server = await startServer({TLS_CERT_DIR: volume.dir})), 20_000);
+  afterAll(async () => {
+    await server?.stop();
+    volume.remove();
+  });
+
+  it.each(MALFORMED_REQUESTS)('$name: $status $code over TLS, and the connection closed', async malformed => {
+    await expectEachRefused(allowHalfOpen => rawConnection(server.port, ca.cert, undefined, allowHalfOpen), malformed);
+  });
+
+  it('counts each in nsm_injector_refusals_total, logs the first of the burst, and lives on', async () => {
+    expectCountedAndLoggedOnce((await call(server.port, ca.cert, {path: '/metrics'})).body, server.output());
+    expect(server.proc.exitCode).toBeNull();
+  });
+
+  it('keep-alive is unchanged for good requests: three on one connection, each answered, none closing it', async () => {
+    await expectKeptAlive(await rawConnection(server.port, ca.cert));
   });
 });
 

@@ -18,6 +18,7 @@ import {eventually, within} from './support/eventually';
 import {expectBusyPortExit, runToExit, startEntryPoint, startFunction, type EntryPoint, type RunningFunction} from './support/process';
 import {halfSentReview, parseResponse, plainConnection, sendUntilClosed} from './support/raw-http';
 import {parseSamples, seriesKey} from './support/prom-text';
+import {expectCountedAndLoggedOnce, expectEachRefused, expectKeptAlive, MALFORMED_REQUESTS} from './support/malformed-requests';
 
 const ENTRY = 'dist/functions/knative/main.js';
 const MIB = 1024 * 1024;
@@ -213,6 +214,24 @@ describe('knative entry point: bodies refused before they are read', () => {
       .map(l => JSON.parse(l) as {severity: string; code: string; path: string});
     expect(logged.map(l => l.code)).toEqual(['body-too-large', 'body-too-large', 'body-too-large', 'length-required', 'unsupported-content-encoding', 'unsupported-content-encoding']);
     expect(logged.every(l => l.severity === 'WARNING' && l.path === '/mutate')).toBe(true);
+  });
+});
+
+describe("knative entry point: what node's HTTP parser refuses gets a Status that names the problem", () => {
+  let entry: EntryPoint;
+  beforeAll(async () => (entry = await startEntry()), 30_000);
+
+  it.each(MALFORMED_REQUESTS)('$name: $status $code, and the connection closed', async malformed => {
+    await expectEachRefused(allowHalfOpen => plainConnection(entry.port, {allowHalfOpen}), malformed);
+  });
+
+  it('counts each in nsm_injector_refusals_total, logs the first of the burst, and lives on', async () => {
+    expectCountedAndLoggedOnce(await (await fetch(`http://127.0.0.1:${entry.port}/metrics`)).text(), entry.output());
+    expect(entry.proc.exitCode).toBeNull();
+  });
+
+  it('keep-alive is unchanged for good requests: three on one connection, each answered, none closing it', async () => {
+    await expectKeptAlive(await plainConnection(entry.port));
   });
 });
 

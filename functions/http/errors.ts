@@ -17,6 +17,12 @@ export const ERROR_CODES = [
   'unknown-client-ca',
   'invalid-client-certificate',
   'client-name-not-allowed',
+  // Our node:http(s) servers (knative/main.ts, https/server.ts), before any request listener: what
+  // node's HTTP parser refuses (framing, header syntax, header size), an HTTP/1.1 request without
+  // Host, and a request not received in full in time (https/client-error.ts).
+  'malformed-request',
+  'headers-too-large',
+  'request-timeout',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -34,6 +40,9 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   'unknown-client-ca': 401,
   'invalid-client-certificate': 401,
   'client-name-not-allowed': 403,
+  'malformed-request': 400,
+  'headers-too-large': 431,
+  'request-timeout': 408,
 };
 
 export interface HttpAnswer {
@@ -50,12 +59,16 @@ export function errorAnswer(code: ErrorCode, message: string, headers: Record<st
 
 /** Kubernetes' `StatusReason` (k8s.io/apimachinery metav1) for the statuses answered before the handler runs. */
 const STATUS_REASON: Readonly<Record<number, string>> = {
+  400: 'BadRequest',
   401: 'Unauthorized',
   403: 'Forbidden',
-  // metav1 has no reason for 411; BadRequest is what the apiserver uses for a request it can't take as sent.
+  // metav1's reason for a request that did not complete in time (which it answers 504).
+  408: 'Timeout',
+  // metav1 has no reason for 411 or 431; BadRequest is what the apiserver uses for a request it can't take as sent.
   411: 'BadRequest',
   413: 'RequestEntityTooLarge',
   415: 'UnsupportedMediaType',
+  431: 'BadRequest',
 };
 
 /**

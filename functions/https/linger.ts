@@ -1,6 +1,7 @@
 /**
  * Closing a connection whose request body we refused without reading it (https/server.ts's 401,
- * 403 and 413, the knative gate's 411, 413 and 415).
+ * 403 and 413, the knative gate's 411, 413 and 415, both entry points' 400 for a missing Host).
+ * client-error.ts lingers the same way, within the same bounds, after what node's parser refused.
  *
  * We answer and close, but not at once. Node closes a `Connection: close` connection as soon as the
  * answer is written; if the client is still sending its body, unread bytes are left in our receive

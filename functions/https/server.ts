@@ -16,6 +16,7 @@ import {closeAfterLinger} from './linger';
 import {drainServer} from './shutdown';
 import {secureContextOptions, type KeyPair} from './certificates';
 import {CallerCheck, type ClientAuthOptions} from './caller-check';
+import {answerClientErrors, hostRefusal, type ClientErrors} from './client-error';
 
 export const TIMEOUTS = {
   /** A client gets 10 s to send its headers: a slow-header client can't hold a connection open. */
@@ -36,7 +37,7 @@ export interface WebhookServerOptions {
   readonly pair: KeyPair;
   readonly clientAuth?: ClientAuthOptions;
   readonly maxBodyBytes?: number;
-  /** Counts refusals answered here rather than by the handler (body limit, caller refused), e.g. in metrics. */
+  /** Counts refusals answered here rather than by the handler (malformed request, body limit, caller refused), e.g. in metrics. */
   readonly onRefusal?: (code: ErrorCode) => void;
 }
 
@@ -81,10 +82,18 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   };
 
   /**
-   * A caller without an acceptable certificate gets 401/403 and the connection is closed, before
-   * a byte of its body is read. Probes (health, metrics) need no certificate.
+   * An HTTP/1.1 request without Host gets 400, and a caller without an acceptable certificate
+   * 401/403; the connection is closed, before a byte of the body is read. Probes (health, metrics)
+   * need no certificate.
    */
-  const refuseCaller = (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
+  const refuseBeforeBody = (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
+    const malformed = hostRefusal(req);
+    if (malformed !== undefined) {
+      clientErrors.refused(malformed, req.socket);
+      closeAfterLinger(req);
+      send(res, malformed.answer, true);
+      return true;
+    }
     if (callers === undefined || isProbe(req.method ?? 'GET', path)) return false;
     const verdict = callers.verdict(req.socket as TLSSocket);
     if (verdict.ok) return false;
@@ -97,7 +106,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = pathOf(req.url);
-    if (refuseCaller(req, res, path)) return;
+    if (refuseBeforeBody(req, res, path)) return;
     const body = await readBody(req, limit);
     if (!body.ok) {
       if (body.reason === 'aborted') {
@@ -132,14 +141,20 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       headersTimeout: TIMEOUTS.headersMs,
       requestTimeout: TIMEOUTS.requestMs,
       keepAliveTimeout: TIMEOUTS.keepAliveMs,
+      // Refused by hostRefusal above, with a message, rather than by node with an empty 400.
+      requireHostHeader: false,
     },
     (req, res) => void onRequest(req, res),
   );
 
+  // What node's parser refuses, answered by us; also counts and logs refuseBeforeBody's 400s (which run
+  // only once the server serves, when this is set).
+  const clientErrors: ClientErrors = answerClientErrors(server, {logger, onRefusal: options.onRefusal});
+
   // `Expect: 100-continue` (curl sends it for large bodies): refuse an oversized body before the
   // client sends it, otherwise invite it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (refuseCaller(req, res, pathOf(req.url))) return;
+    if (refuseBeforeBody(req, res, pathOf(req.url))) return;
     const declared = declaredLength(req);
     if (declared === undefined || declared <= limit) res.writeContinue();
     void onRequest(req, res);
@@ -165,6 +180,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     drain: graceMs => {
       draining = true;
       callers?.end();
+      clientErrors.end();
       return drainServer(server, graceMs);
     },
   };

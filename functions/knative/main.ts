@@ -5,6 +5,8 @@
  * (the image's CMD, `npm start`), with a gate in front (knative/gate.ts) that refuses, before a
  * byte of it is read, a body the framework's parser would otherwise read whole (up to 1 GiB) or
  * inflate (gzip, deflate, br): 413 over 6 MiB, 411 without a Content-Length, 415 in a content coding.
+ * What node's HTTP parser refuses (malformed framing, oversized headers) and an HTTP/1.1 request
+ * without Host get our Status answers too (https/client-error.ts), not node's empty 400.
  * functions-framework has no option for its body limit, and Knative's queue-proxy and activator
  * none for a request's size.
  *
@@ -16,7 +18,9 @@
  */
 import {createServer, type IncomingMessage, type RequestListener, type ServerResponse} from 'node:http';
 import {getTestServer} from '@google-cloud/functions-framework/testing';
+import type {HttpAnswer} from '../http/errors';
 import {pathOf} from '../http/handler';
+import {answerClientErrors, hostRefusal, type ClientErrors} from '../https/client-error';
 import {closeAfterLinger} from '../https/linger';
 import {portSetting, shutdownSettings} from '../https/settings';
 import {drainServer, stopOnSignals} from '../https/shutdown';
@@ -44,17 +48,27 @@ function start(settings: {port: number; shutdownDelayMs: number; shutdownGraceMs
     if (!res.headersSent) res.setHeader('connection', 'close');
   };
 
-  const refuse = (req: IncomingMessage, res: ServerResponse, refused: GateRefusal): void => {
-    logger.log('warn', 'request refused before reading its body', {path: pathOf(req.url), ...refused.fields});
-    metrics.refusal(refused.code);
+  const answerAndClose = (req: IncomingMessage, res: ServerResponse, answer: HttpAnswer): void => {
     closeAfterLinger(req);
-    const {status, headers, body} = refused.answer;
+    const {status, headers, body} = answer;
     res.writeHead(status, {...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close'});
     res.end(body);
   };
 
+  const refuse = (req: IncomingMessage, res: ServerResponse, refused: GateRefusal): void => {
+    logger.log('warn', 'request refused before reading its body', {path: pathOf(req.url), ...refused.fields});
+    metrics.refusal(refused.code);
+    answerAndClose(req, res, refused.answer);
+  };
+
   /** Through the gate to the app; `invite` sends the 100 Continue a client asked for, once admitted. */
   const serve = (req: IncomingMessage, res: ServerResponse, invite: boolean): void => {
+    const malformed = hostRefusal(req);
+    if (malformed !== undefined) {
+      clientErrors.refused(malformed, req.socket);
+      answerAndClose(req, res, malformed.answer);
+      return;
+    }
     const refused = gateRefusal({method: req.method ?? 'GET', headers: req.headers});
     if (refused !== undefined) {
       refuse(req, res, refused);
@@ -67,7 +81,10 @@ function start(settings: {port: number; shutdownDelayMs: number; shutdownGraceMs
     app(req, res);
   };
 
-  const server = createServer((req, res) => serve(req, res, false));
+  // requireHostHeader: refused in serve() with a message, rather than by node with an empty 400.
+  const server = createServer({requireHostHeader: false}, (req, res) => serve(req, res, false));
+  // Also counts and logs serve()'s refusals of requests without Host (made once the server serves).
+  const clientErrors: ClientErrors = answerClientErrors(server, {logger, onRefusal: code => metrics.refusal(code)});
   // `Expect: 100-continue`: without this listener node would invite every body before we looked.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serve(req, res, true));
   server.on('error', error => {
@@ -84,6 +101,7 @@ function start(settings: {port: number; shutdownDelayMs: number; shutdownGraceMs
     graceMs: settings.shutdownGraceMs,
     drain: graceMs => {
       draining = true;
+      clientErrors.end();
       unanswered.forEach(closeAfterAnswer);
       return drainServer(server, graceMs);
     },
