@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real-cluster suite: cluster up, injector image, jest, cluster down (always). test:cluster ~15 min warm, ~22 min cold; test:knative ~8 min warm, ~30 min after test:cluster's builds (~70 from nothing).
+# A real-cluster suite: cluster up, injector image, jest, cluster down (always). test:cluster ~15 min warm, ~22 min cold; test:knative ~12 min with warm Go caches, ~32 min after test:cluster's builds (~70 from nothing).
 #
 #   npm run test:cluster                      the deployment profile's suite (test/cluster/*.cluster.test.ts),
 #                                             then tears the cluster down
