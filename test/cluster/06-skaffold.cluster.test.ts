@@ -6,43 +6,17 @@
  * the kube-context) loads each built image into the node. `skaffold dev` runs in a copy of the
  * repository, so the edit never touches the checkout.
  */
-import {spawn} from 'node:child_process';
 import {appendFileSync, cpSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
+import {join} from 'node:path';
 import type {Pod} from 'kubernetes-types/core/v1';
 import type {Deployment} from 'kubernetes-types/apps/v1';
 import {admin, figure, kubectl, kubectlJson, until} from './support/cluster';
 import {INJECTOR_NAMESPACE, injectorPods, overlay} from './support/injector';
+import {REPO, runSkaffold as run, skaffold, stopSkaffold} from './support/skaffold';
 import {APP_IMAGE, NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, deleteNamespace, freshNamespace, isInjected} from './support/workloads';
 
-const REPO = resolve(__dirname, '../..');
 let ns = '';
-
-interface Skaffold {
-  output(): string;
-  exited: Promise<number | null>;
-  interrupt(): void;
-}
-
-function skaffold(args: readonly string[], cwd = REPO): Skaffold {
-  const child = spawn('skaffold', args, {cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe']});
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return {
-    output: () => output,
-    exited: new Promise(r => child.on('exit', code => r(code))),
-    interrupt: () => child.kill('SIGINT'),
-  };
-}
-
-async function run(args: readonly string[]): Promise<{code: number | null; output: string; seconds: number}> {
-  const t0 = Date.now();
-  const s = skaffold(args);
-  const code = await s.exited;
-  return {code, output: s.output(), seconds: (Date.now() - t0) / 1000};
-}
 
 async function deployedImage(): Promise<string | undefined> {
   const d = await kubectlJson<Deployment>(['-n', INJECTOR_NAMESPACE, 'get', 'deploy', 'nsm-sidecar-injector']).catch(() => undefined);
@@ -117,6 +91,7 @@ test('skaffold dev -p deployment: a source edit is rebuilt and redeployed; Ctrl-
     cpSync(join(REPO, entry), join(copy, entry), {recursive: true});
   }
   const dev = skaffold(['dev', '-p', 'deployment'], copy);
+  let exitCode: number | null | string = 'not stopped';
   const withOutput = async <T>(wait: Promise<T>): Promise<T> =>
     wait.catch((error: unknown) => {
       throw new Error(`${error instanceof Error ? error.message : String(error)}\nskaffold dev said (end):\n${dev.output().slice(-4000)}`);
@@ -143,11 +118,12 @@ test('skaffold dev -p deployment: a source edit is rebuilt and redeployed; Ctrl-
     expect(dev.output().slice(before)).toContain('[load-image] loaded nsm-sidecar-injector:');
     await until('an annotated pod injected by the new pods', async () => ((await injects()) ? true : undefined), 60_000);
   } finally {
-    dev.interrupt();
-    const code = await Promise.race([dev.exited, new Promise<string>(r => setTimeout(() => r('still running'), 120_000).unref())]);
+    // Never left running (deploying, watching) past this test, whatever happened above.
+    exitCode = await stopSkaffold(dev);
     rmSync(copy, {recursive: true, force: true});
-    expect(code).toBe(0);
   }
+  // Checked after the finally block, so that a failure above is reported as itself.
+  expect(exitCode).toBe(0);
   // skaffold dev cleans up what it deployed on exit.
   await until('everything skaffold dev deployed to be gone', gone, 180_000, 1000);
 }, 1_200_000);

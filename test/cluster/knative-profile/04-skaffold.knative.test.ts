@@ -6,34 +6,18 @@
  * pass kind.local the same way). The nsm-cluster profile (activated by the kube-context) loads each
  * built image into the node. `skaffold dev` runs in a copy of the repository.
  */
-import {spawn} from 'node:child_process';
 import {appendFileSync, cpSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
+import {join} from 'node:path';
 import type {Pod} from 'kubernetes-types/core/v1';
 import {admin, figure, kubectl, until} from '../support/cluster';
 import {INJECTOR_NAMESPACE} from '../support/injector';
+import {REPO, runSkaffold as run, skaffold, stopSkaffold} from '../support/skaffold';
 import {APP_IMAGE, NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, deleteNamespace, freshNamespace, isInjected} from '../support/workloads';
 import {knativeOverlay, ksvc, ksvcReady} from './support';
 
-const REPO = resolve(__dirname, '../../..');
 const DEFAULT_REPO = '--default-repo=dev.local';
 let ns = '';
-
-function skaffold(args: readonly string[], cwd = REPO): {output(): string; exited: Promise<number | null>; interrupt(): void; kill(): void} {
-  const child = spawn('skaffold', args, {cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe']});
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return {output: () => output, exited: new Promise(r => child.on('exit', code => r(code))), interrupt: () => child.kill('SIGINT'), kill: () => child.kill('SIGKILL')};
-}
-
-async function run(args: readonly string[]): Promise<{code: number | null; output: string; seconds: number}> {
-  const t0 = Date.now();
-  const s = skaffold(args);
-  const code = await s.exited;
-  return {code, output: s.output(), seconds: (Date.now() - t0) / 1000};
-}
 
 async function injects(): Promise<true | undefined> {
   const pod = await admin().create<Pod>(`/api/v1/namespaces/${ns}/pods`, {
@@ -105,10 +89,8 @@ test('skaffold dev: a source edit becomes a new Revision that injects; Ctrl-C re
     expect(second).not.toBe(first);
     await until('an annotated pod injected by the new Revision', injects, 120_000, 2000);
   } finally {
-    dev.interrupt();
-    exitCode = await Promise.race([dev.exited, new Promise<string>(r => setTimeout(() => r('still running 120 s after Ctrl-C'), 120_000).unref())]);
-    // Never leave it running (deploying, watching) past this test, whatever happened above.
-    if (typeof exitCode === 'string') dev.kill();
+    // Never left running (deploying, watching) past this test, whatever happened above.
+    exitCode = await stopSkaffold(dev);
     rmSync(copy, {recursive: true, force: true});
   }
   // Checked after the finally block, so that a failure above is reported as itself.
