@@ -9,12 +9,11 @@
 import {appendFileSync, cpSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import type {Pod} from 'kubernetes-types/core/v1';
 import type {Deployment} from 'kubernetes-types/apps/v1';
-import {admin, figure, kubectl, kubectlJson, until} from './support/cluster';
-import {INJECTOR_NAMESPACE, injectorPods, overlay} from './support/injector';
+import {figure, kubectl, kubectlJson, until} from './support/cluster';
+import {INJECTOR_NAMESPACE, injectorGone, injectorPods, overlay} from './support/injector';
 import {REPO, runSkaffold as run, skaffold, stopSkaffold} from './support/skaffold';
-import {APP_IMAGE, NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, deleteNamespace, freshNamespace, isInjected} from './support/workloads';
+import {deleteNamespace, freshNamespace, injectsNow} from './support/workloads';
 
 let ns = '';
 
@@ -23,26 +22,13 @@ async function deployedImage(): Promise<string | undefined> {
   return d?.spec?.template.spec?.containers[0]?.image;
 }
 
-async function injects(): Promise<boolean> {
-  const pod = await admin().create<Pod>(`/api/v1/namespaces/${ns}/pods`, {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: {generateName: 'skaffold-', annotations: {[NSM_ANNOTATION]: NETWORK_SERVICES}},
-    spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: APP_IMAGE}]},
-  }, {dryRun: true});
-  return isInjected(pod);
-}
-
 async function allReady(image: string): Promise<boolean> {
   const pods = await injectorPods();
   return pods.length === 2 && pods.every(p =>
     p.spec?.containers[0]?.image === image && p.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True');
 }
 
-async function gone(): Promise<true | undefined> {
-  const webhooks = await kubectl(['get', 'mutatingwebhookconfiguration', '-o', 'name']);
-  const namespace = await kubectl(['get', 'namespace', INJECTOR_NAMESPACE, '--ignore-not-found', '-o', 'name']);
-  return webhooks.includes('nsm-sidecar-injector') || namespace.trim() !== '' ? undefined : true;
-}
+const gone = (): Promise<true | undefined> => injectorGone();
 
 beforeAll(async () => {
   // Skaffold deploys from nothing (the earlier files installed the injector with kubectl).
@@ -77,7 +63,7 @@ test('skaffold run -p deployment builds, loads and deploys; pods are injected; s
   const image = await deployedImage();
   expect(image).toMatch(/^nsm-sidecar-injector:[0-9a-f]{64}$/);
   await until('both injector pods Ready with the image Skaffold built', async () => ((await allReady(image!)) ? true : undefined), 120_000);
-  await until('an annotated pod injected', async () => ((await injects()) ? true : undefined), 60_000);
+  await until('an annotated pod injected', () => injectsNow(ns), 60_000);
 
   const deleted = await run(['delete', '-p', 'deployment']);
   expect({code: deleted.code, tail: deleted.output.slice(-2000)}).toMatchObject({code: 0});
@@ -116,7 +102,7 @@ test('skaffold dev -p deployment: a source edit is rebuilt and redeployed; Ctrl-
     figure('skaffold dev: source edit to redeployed pods Ready', (Date.now() - t1) / 1000, 's');
     // The rebuilt image went through the nsm-cluster profile's build hook into the node.
     expect(dev.output().slice(before)).toContain('[load-image] loaded nsm-sidecar-injector:');
-    await until('an annotated pod injected by the new pods', async () => ((await injects()) ? true : undefined), 60_000);
+    await until('an annotated pod injected by the new pods', () => injectsNow(ns), 60_000);
   } finally {
     // Never left running (deploying, watching) past this test, whatever happened above.
     exitCode = await stopSkaffold(dev);

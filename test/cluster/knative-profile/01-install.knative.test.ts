@@ -10,9 +10,9 @@ import {readFileSync} from 'node:fs';
 import {get} from 'node:http';
 import {connect, type PeerCertificate} from 'node:tls';
 import type {Pod} from 'kubernetes-types/core/v1';
-import {admin, figure, kubectl, kubectlJson, until, webhookFailOpenCount} from '../support/cluster';
+import {figure, kubectl, kubectlJson, until, webhookFailOpenCount} from '../support/cluster';
 import {INJECTOR_NAMESPACE} from '../support/injector';
-import {APP_IMAGE, NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, deleteNamespace, freshNamespace, isInjected} from '../support/workloads';
+import {APP_IMAGE, annotatedPod, deleteNamespace, dryRunPod, freshNamespace, isInjected} from '../support/workloads';
 import {BRIDGE, BRIDGE_HOST, applyKnativeProfile, bridgeClusterIp, caBundle, deleteExternalNameControl, throughExternalNameControl} from './support';
 
 let ns = '';
@@ -24,12 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await deleteExternalNameControl();
   if (ns) await deleteNamespace(ns);
-});
-
-const annotatedPod = (name: string): Record<string, unknown> => ({
-  apiVersion: 'v1', kind: 'Pod',
-  metadata: {name, annotations: {[NSM_ANNOTATION]: NETWORK_SERVICES}},
-  spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: APP_IMAGE}]},
 });
 
 test('the cluster DNS runs, and the apiserver does not use it', async () => {
@@ -83,7 +77,7 @@ test("TLS to the bridge's ClusterIP as the apiserver makes it: SNI nsm-sidecar-i
 test('the apiserver calls the function through Traefik and Knative: an annotated pod is injected', async () => {
   const before = await webhookFailOpenCount();
   const pod = await until('an annotated pod injected', async () => {
-    const p = await admin().create<Pod>(`/api/v1/namespaces/${ns}/pods`, annotatedPod('injected'), {dryRun: true});
+    const p = await dryRunPod(ns, 'injected');
     return isInjected(p) ? p : undefined;
   }, 120_000, 2000);
   expect(pod.spec?.containers.map(c => c.name)).toContain('cmd-nsc');

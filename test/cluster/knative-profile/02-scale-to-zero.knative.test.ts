@@ -8,7 +8,7 @@
  */
 import type {Pod} from 'kubernetes-types/core/v1';
 import {admin, figure, until, webhookFailOpenCount} from '../support/cluster';
-import {APP_IMAGE, NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, deleteNamespace, deployment, freshNamespace, isInjected, podsOf} from '../support/workloads';
+import {NOWHERE, annotatedPod, deleteNamespace, deployment, dryRunPod, freshNamespace, isInjected, podsOf} from '../support/workloads';
 import {ensureKnativeProfile, percentile, revisionPods, scaledToZero} from './support';
 
 let ns = '';
@@ -51,11 +51,7 @@ test('warm: the p50 and p99 of an admission through Traefik and Knative', async 
   const times: number[] = [];
   for (let i = 0; i < 200; i++) {
     const t0 = process.hrtime.bigint();
-    const pod = await admin().create<Pod>(`/api/v1/namespaces/${ns}/pods`, {
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: {generateName: 'warm-', annotations: {[NSM_ANNOTATION]: NETWORK_SERVICES}},
-      spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: APP_IMAGE}]},
-    }, {dryRun: true});
+    const pod = await dryRunPod(ns, 'warm-');
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     expect(isInjected(pod)).toBe(true);
   }
@@ -69,11 +65,7 @@ test('a second cold start: one pod created after the function scaled to zero aga
   figure('knative: second wait for scale to zero', zeroMs / 1000, 's');
   const failOpenBefore = await webhookFailOpenCount();
   const t0 = Date.now();
-  const pod = await admin().create<Pod>(`/api/v1/namespaces/${ns}/pods`, {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: {name: 'cold-single', annotations: {[NSM_ANNOTATION]: NETWORK_SERVICES}},
-    spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: APP_IMAGE}]},
-  });
+  const pod = await admin().create<Pod>(`/api/v1/namespaces/${ns}/pods`, annotatedPod('cold-single'));
   figure('knative: cold admission (a single pod CREATE from zero)', (Date.now() - t0) / 1000, 's');
   expect(isInjected(pod)).toBe(true);
   expect(await webhookFailOpenCount()).toBe(failOpenBefore);

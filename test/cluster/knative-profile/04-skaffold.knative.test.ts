@@ -9,31 +9,18 @@
 import {appendFileSync, cpSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import type {Pod} from 'kubernetes-types/core/v1';
-import {admin, figure, kubectl, until} from '../support/cluster';
-import {INJECTOR_NAMESPACE} from '../support/injector';
+import {figure, kubectl, until} from '../support/cluster';
+import {injectorGone} from '../support/injector';
 import {REPO, runSkaffold as run, skaffold, stopSkaffold} from '../support/skaffold';
-import {APP_IMAGE, NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, deleteNamespace, freshNamespace, isInjected} from '../support/workloads';
+import {deleteNamespace, freshNamespace, injectsNow} from '../support/workloads';
 import {knativeOverlay, ksvc, ksvcReady} from './support';
 
 const DEFAULT_REPO = '--default-repo=dev.local';
 let ns = '';
 
-async function injects(): Promise<true | undefined> {
-  const pod = await admin().create<Pod>(`/api/v1/namespaces/${ns}/pods`, {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: {generateName: 'skaffold-', annotations: {[NSM_ANNOTATION]: NETWORK_SERVICES}},
-    spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: APP_IMAGE}]},
-  }, {dryRun: true});
-  return isInjected(pod) ? true : undefined;
-}
-
-async function gone(): Promise<true | undefined> {
-  const webhooks = await kubectl(['get', 'mutatingwebhookconfiguration', '-o', 'name']);
-  const namespace = await kubectl(['get', 'namespace', INJECTOR_NAMESPACE, '--ignore-not-found', '-o', 'name']);
-  const bridge = await kubectl(['-n', 'traefik', 'get', 'service', 'nsm-sidecar-injector', '--ignore-not-found', '-o', 'name']);
-  return webhooks.includes('nsm-sidecar-injector') || namespace.trim() !== '' || bridge.trim() !== '' ? undefined : true;
-}
+/** Everything Skaffold deployed gone, the bridge Service in Traefik's namespace included. */
+const gone = (): Promise<true | undefined> => injectorGone([['traefik', 'service', 'nsm-sidecar-injector']]);
+const injects = (): Promise<true | undefined> => injectsNow(ns);
 
 beforeAll(async () => {
   // Skaffold deploys from nothing (the earlier files installed the profile with kubectl).

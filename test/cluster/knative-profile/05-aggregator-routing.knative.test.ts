@@ -7,9 +7,8 @@
  */
 import {execFile} from 'node:child_process';
 import {resolve} from 'node:path';
-import type {Pod} from 'kubernetes-types/core/v1';
-import {admin, until, webhookFailOpenCount} from '../support/cluster';
-import {APP_IMAGE, NETWORK_SERVICES, NOWHERE, NSM_ANNOTATION, deleteNamespace, freshNamespace, isInjected} from '../support/workloads';
+import {until, webhookFailOpenCount} from '../support/cluster';
+import {annotatedPod, deleteNamespace, dryRunPod, freshNamespace, isInjected} from '../support/workloads';
 import {deleteExternalNameControl, ensureKnativeProfile, throughExternalNameControl} from './support';
 
 const CLUSTER_SH = resolve(__dirname, '../../../scripts/cluster/cluster.sh');
@@ -21,12 +20,6 @@ function restartApiserver(...flags: string[]): Promise<void> {
     execFile(CLUSTER_SH, ['apiserver', ...flags], (error, _stdout, stderr) => (error ? fail(new Error(`cluster.sh apiserver ${flags.join(' ')}: ${stderr}`)) : done()));
   });
 }
-
-const annotatedPod = (name: string): Record<string, unknown> => ({
-  apiVersion: 'v1', kind: 'Pod',
-  metadata: {name, annotations: {[NSM_ANNOTATION]: NETWORK_SERVICES}},
-  spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: APP_IMAGE}]},
-});
 
 beforeAll(async () => {
   await ensureKnativeProfile();
@@ -45,7 +38,7 @@ afterAll(async () => {
 test('with aggregator routing, the apiserver reaches the function through the bridge endpoint: pods injected, nothing failed open', async () => {
   const failOpenBefore = await webhookFailOpenCount();
   const pod = await until('an annotated pod injected', async () => {
-    const p = await admin().create<Pod>(`/api/v1/namespaces/${ns}/pods`, annotatedPod('routed'), {dryRun: true});
+    const p = await dryRunPod(ns, 'routed');
     return isInjected(p) ? p : undefined;
   }, 120_000, 2000);
   expect(pod.spec?.containers.map(c => c.name)).toContain('cmd-nsc');

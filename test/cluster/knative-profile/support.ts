@@ -4,16 +4,14 @@
  * for the suite only, a quicker way to zero (see QUICK_ZERO). Plus what the tests ask of it: the
  * bridge Service's address and CA, the Revision's pods, and requests through Traefik.
  */
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {readFileSync} from 'node:fs';
 import type {IncomingHttpHeaders} from 'node:http';
 import {request} from 'node:https';
-import {tmpdir} from 'node:os';
-import {join, relative, resolve} from 'node:path';
+import {join} from 'node:path';
 import type {Pod, Service} from 'kubernetes-types/core/v1';
 import {admin, clusterState, injectorImage, kubectl, kubectlJson, until} from '../support/cluster';
-import {INJECTOR_NAMESPACE} from '../support/injector';
+import {INJECTOR_NAMESPACE, profileOverlay} from '../support/injector';
 
-const PROFILE = resolve(__dirname, '../../../manifests/knative');
 export const WEBHOOK = 'nsm-sidecar-injector';
 /** Where the knative profile's webhook points: the bridge Service in Traefik's namespace. */
 export const BRIDGE = {namespace: 'traefik', name: 'nsm-sidecar-injector'};
@@ -33,23 +31,8 @@ export const QUICK_ZERO = {
 
 /** A kustomization: the knative profile with the local image and these template annotations. */
 export function knativeOverlay(annotations: Record<string, string> = QUICK_ZERO): string {
-  const dir = mkdtempSync(join(tmpdir(), 'nsm-knative-overlay-'));
-  const [name, tag] = injectorImage().split(/:(?=[^:]+$)/);
   const patch = {apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name: WEBHOOK, namespace: INJECTOR_NAMESPACE}, spec: {template: {metadata: {annotations}}}};
-  writeFileSync(join(dir, 'kustomization.yaml'), [
-    'apiVersion: kustomize.config.k8s.io/v1beta1',
-    'kind: Kustomization',
-    'resources:',
-    `  - ${relative(dir, PROFILE)}`,
-    'images:',
-    '  - name: nsm-sidecar-injector',
-    `    newName: ${name}`,
-    `    newTag: "${tag}"`,
-    'patches:',
-    `  - patch: '${JSON.stringify(patch)}'`,
-    '',
-  ].join('\n'));
-  return dir;
+  return profileOverlay('knative', ['patches:', `  - patch: '${JSON.stringify(patch)}'`]);
 }
 
 interface Ksvc {

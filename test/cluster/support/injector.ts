@@ -12,25 +12,46 @@ import {injectorImage, kubectl, kubectlJson} from './cluster';
 
 export const INJECTOR_NAMESPACE = 'nsm-sidecar-injector';
 export const INJECTOR_SELECTOR = 'app.kubernetes.io/name=nsm-sidecar-injector,app.kubernetes.io/component=webhook';
-const PROFILE = resolve(__dirname, '../../../manifests/deployment');
+const MANIFESTS = resolve(__dirname, '../../../manifests');
 
-/** A kustomization that is the deployment profile with the local image: what `kustomize edit set image` makes. */
-export function overlay(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'nsm-cluster-overlay-'));
+/**
+ * A kustomization that is `profile` (a folder under manifests/) with the local image, what `kustomize
+ * edit set image` writes, plus any `extra` lines (e.g. a `patches:` list).
+ */
+export function profileOverlay(profile: string, extra: readonly string[] = []): string {
+  const dir = mkdtempSync(join(tmpdir(), `nsm-cluster-${profile}-overlay-`));
   const [name, tag] = injectorImage().split(/:(?=[^:]+$)/);
   // Kustomize refuses absolute resource paths; a relative one may climb out of the overlay's folder.
   writeFileSync(join(dir, 'kustomization.yaml'), [
     'apiVersion: kustomize.config.k8s.io/v1beta1',
     'kind: Kustomization',
     'resources:',
-    `  - ${relative(dir, PROFILE)}`,
+    `  - ${relative(dir, resolve(MANIFESTS, profile))}`,
     'images:',
     '  - name: nsm-sidecar-injector',
     `    newName: ${name}`,
     `    newTag: "${tag}"`,
+    ...extra,
     '',
   ].join('\n'));
   return dir;
+}
+
+/** The deployment profile with the local image. */
+export const overlay = (): string => profileOverlay('deployment');
+
+/**
+ * Everything of the injector gone (its webhook configuration, its namespace), and any `others`
+ * ([namespace, kind, name]) too: what `kubectl delete -k` or `skaffold delete` must leave.
+ */
+export async function injectorGone(others: ReadonlyArray<readonly [string, string, string]> = []): Promise<true | undefined> {
+  const webhooks = await kubectl(['get', 'mutatingwebhookconfiguration', '-o', 'name']);
+  if (webhooks.includes('nsm-sidecar-injector')) return undefined;
+  const left = await Promise.all([
+    kubectl(['get', 'namespace', INJECTOR_NAMESPACE, '--ignore-not-found', '-o', 'name']),
+    ...others.map(([ns, kind, name]) => kubectl(['-n', ns, 'get', kind, name, '--ignore-not-found', '-o', 'name'])),
+  ]);
+  return left.every(out => out.trim() === '') ? true : undefined;
 }
 
 export async function applyInjector(): Promise<void> {

@@ -111,3 +111,22 @@ export async function stubReport(namespace: string, pod: string, container: stri
   if (line === undefined) throw new Error(`no stub report in the log of ${namespace}/${pod} ${container}:\n${logs}`);
   return JSON.parse(line) as StubReport;
 }
+
+/** A bare pod that asks for network services and only needs admission (NOWHERE); a name ending in '-' is a generateName. */
+export function annotatedPod(name: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {...(name.endsWith('-') ? {generateName: name} : {name}), annotations: {[NSM_ANNOTATION]: NETWORK_SERVICES}},
+    spec: {nodeSelector: NOWHERE, containers: [{name: 'app', image: APP_IMAGE}]},
+  };
+}
+
+/** Creates an annotated pod in `namespace` as a dry run (admission, nothing stored); the pod as admitted. */
+export function dryRunPod(namespace: string, name = 'probe-'): Promise<Pod> {
+  return admin().create<Pod>(`/api/v1/namespaces/${namespace}/pods`, annotatedPod(name), {dryRun: true});
+}
+
+/** For `until`: true once an annotated pod created (dry run) in `namespace` comes back injected. */
+export async function injectsNow(namespace: string): Promise<true | undefined> {
+  return isInjected(await dryRunPod(namespace)) ? true : undefined;
+}
