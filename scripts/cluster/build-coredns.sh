@@ -15,12 +15,10 @@ source "$here/lib/image.sh"
 command -v go >/dev/null 2>&1 || die "'go' not found in PATH"
 
 build() {
-  local out="$1" module="$2" version="$3" root
+  local out="$1" module="$2" version="$3"
   log "building coredns..."
   with_heartbeat "building coredns" go_build_into "$out" "$module" "" nsm-sidecar-injector/test/cluster/coredns || die "building coredns failed"
-  root="$out/.root" && rm -rf "$root" && install -D -m 0755 "$out/coredns" "$root/coredns"
-  image_archive "dev.local/coredns:$version" "$root" "$out/coredns.tar" '{"Entrypoint":["/coredns"],"User":"65532:65532"}'
-  rm -rf "$root"
+  binary_image "dev.local/coredns:$version" "$out/coredns" /coredns "$out/coredns.tar" '{"Entrypoint":["/coredns"],"User":"65532:65532"}'
 }
 
 cached_module_build coredns "$CLUSTER_REPO_ROOT/test/cluster/coredns" github.com/coredns/coredns build coredns coredns.tar

@@ -27,18 +27,16 @@ commands=(controller webhook activator autoscaler queue)
 
 # build OUT MODULE VERSION: the commands, one single-binary image each, and the rendered YAML.
 build() {
-  local out="$1" module="$2" version="$3" serving networking caching cmd root f n=0
+  local out="$1" module="$2" version="$3" serving networking caching cmd f n=0
   log "building ${commands[*]}..."
   with_heartbeat "building knative serving" go_build_into "$out" "$module" "" "${commands[@]/#/knative.dev/serving/cmd/}" ||
     die "building knative serving failed"
   rm -rf "$out/images" && mkdir -p "$out/images"
   for cmd in "${commands[@]}"; do
-    root="$out/.root-$cmd" && rm -rf "$root"
-    install -D -m 0755 "$out/$cmd" "$root/ko-app/$cmd"
     # ko's layout and user: KO_DATA_PATH for the commands that read it, non-root (the Deployments ask for it).
-    image_archive "dev.local/knative-serving-$cmd:$version" "$root" "$out/images/$cmd.tar" \
+    binary_image "dev.local/knative-serving-$cmd:$version" "$out/$cmd" "/ko-app/$cmd" "$out/images/$cmd.tar" \
       "{\"Entrypoint\":[\"/ko-app/$cmd\"],\"Env\":[\"KO_DATA_PATH=/var/run/ko\"],\"User\":\"65532:65532\"}"
-    rm -rf "$root" "${out:?}/$cmd"
+    rm -f "${out:?}/$cmd"
   done
   serving="$(cd "$module" && go list -m -f '{{.Dir}}' knative.dev/serving)/config/core"
   networking="$(cd "$module" && go list -m -f '{{.Dir}}' knative.dev/networking)/config"

@@ -34,3 +34,15 @@ copy_with_libs() {
     done
   done
 }
+
+# binary_image NAME BINARY PATH OUT CONFIG_JSON: an image archive (image_archive) whose one layer holds
+# BINARY alone, at PATH inside the image: the harness's images of static Go commands.
+binary_image() {
+  local name="$1" binary="$2" path="$3" out="$4" config="$5" root
+  root="$(mktemp -d "${TMPDIR:-/tmp}/binary-image.XXXXXX")"
+  # mktemp makes it 0700; the image's / must be traversable by its non-root user.
+  chmod 0755 "$root"
+  install -D -m 0755 "$binary" "$root$path"
+  image_archive "$name" "$root" "$out" "$config"
+  rm -rf "$root"
+}
